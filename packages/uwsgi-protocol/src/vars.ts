@@ -1,0 +1,170 @@
+import { UwsgiProtocolError } from './errors.js';
+import { latin1Slice } from './latin1.js';
+
+/** A [key, value] pair as it travels on the wire; both strings are latin1 (one char per byte). */
+export type VarPair = [key: string, value: string];
+
+/** An environ built from uwsgi vars: null prototype, so a `__proto__` var is an ordinary key. */
+export type Environ = Record<string, string>;
+
+// Result codes of walkVars (negative) besides a var count (>= 0).
+export const WALK_NULL_KEY = -1;
+export const WALK_OVERRUN = -2;
+export const WALK_MAX_VARS = -3;
+
+/** The length field that overran the block in the last failed walk (what uWSGI prints as `current strsize`). */
+export let walkStrsize = 0;
+
+/**
+ * Validates the vars block buf[start, end) and records, for each var, the offset of its key and of its value into
+ * `out` (2 entries per var; a key ends 2 bytes before its value starts, a value ends 2 bytes before the next key).
+ * Returns the number of vars or a WALK_* code. It never reads outside [start, end).
+ */
+export function walkVars(buf: Uint8Array, start: number, end: number, maxVars: number, out: Int32Array | number[]): number {
+  let p = start;
+  let n = 0;
+  let last = 0;
+  while (p < end) {
+    if (p + 2 >= end) {
+      // one or two trailing bytes cannot hold a key length plus a key: uWSGI reports the last length it had read
+      walkStrsize = last;
+      return WALK_OVERRUN;
+    }
+    const klen = buf[p] | (buf[p + 1] << 8);
+    if (klen === 0) return WALK_NULL_KEY;
+    p += 2;
+    if (p + klen + 2 > end) {
+      walkStrsize = klen;
+      return WALK_OVERRUN;
+    }
+    const keyStart = p;
+    p += klen;
+    const vlen = buf[p] | (buf[p + 1] << 8);
+    p += 2;
+    if (p + vlen > end) {
+      walkStrsize = vlen;
+      return WALK_OVERRUN;
+    }
+    if (n === maxVars) return WALK_MAX_VARS;
+    out[2 * n] = keyStart;
+    out[2 * n + 1] = p;
+    n++;
+    last = vlen;
+    p += vlen;
+  }
+  return n;
+}
+
+export function walkError(code: number, datasize: number, maxVars: number): UwsgiProtocolError {
+  if (code === WALK_NULL_KEY) {
+    return new UwsgiProtocolError('TSGI_ERR_UWSGI_NULL_KEY', 'uwsgi var with an empty key: the sender is not speaking the uwsgi protocol (keys are never empty); the connection must be closed', {
+      logText: 'uwsgi key cannot be null. skip this var.',
+    });
+  }
+  if (code === WALK_MAX_VARS) {
+    return new UwsgiProtocolError('TSGI_ERR_UWSGI_MAX_VARS', `uwsgi request has more than ${maxVars} vars: raise maxVars (uWSGI --max-vars) if the sender is legitimate`, {
+      logText: 'max vec size reached. skip this var.',
+    });
+  }
+  return new UwsgiProtocolError('TSGI_ERR_UWSGI_VAR_OVERRUN', `uwsgi var length ${walkStrsize} overruns the ${datasize}-byte vars block: the packet is corrupt or not uwsgi`, {
+    logText: `invalid uwsgi request (current strsize: ${walkStrsize}). skip.`,
+  });
+}
+
+/**
+ * The vars of one request, kept as offsets into the bytes they arrived in: parsing costs no string allocation, and
+ * strings are made only for what is read. Duplicate keys stay in wire order; `get()` and `toEnviron()` take the last
+ * one, as uWSGI's environ does (it fills a Python dict in wire order, so later values overwrite earlier ones).
+ */
+export class UwsgiVars implements Iterable<VarPair> {
+  /** The bytes holding the block (may be larger than the block: it is usually the socket chunk it arrived in). */
+  readonly buffer: Buffer;
+  /** Offset in `buffer` where the block starts and ends. */
+  readonly start: number;
+  readonly end: number;
+  /** Number of vars. */
+  readonly length: number;
+  readonly #offsets: Int32Array | number[];
+
+  constructor(buffer: Buffer, start: number, end: number, offsets: Int32Array | number[], length: number) {
+    this.buffer = buffer;
+    this.start = start;
+    this.end = end;
+    this.#offsets = offsets;
+    this.length = length;
+  }
+
+  /** The size of the vars block in bytes (the packet's datasize). */
+  get byteLength(): number {
+    return this.end - this.start;
+  }
+
+  #keyEnd(i: number): number {
+    return this.#offsets[2 * i + 1] - 2;
+  }
+
+  #valueEnd(i: number): number {
+    return i + 1 < this.length ? this.#offsets[2 * i + 2] - 2 : this.end;
+  }
+
+  key(i: number): string {
+    this.#check(i);
+    return latin1Slice(this.buffer, this.#offsets[2 * i], this.#keyEnd(i));
+  }
+
+  value(i: number): string {
+    this.#check(i);
+    return latin1Slice(this.buffer, this.#offsets[2 * i + 1], this.#valueEnd(i));
+  }
+
+  /** The value's bytes (a view, not a copy: copy it if you keep it beyond the request). */
+  valueBytes(i: number): Buffer {
+    this.#check(i);
+    return this.buffer.subarray(this.#offsets[2 * i + 1], this.#valueEnd(i));
+  }
+
+  /** Index of the last var named `name`, or -1. Compares bytes, so it makes no strings. */
+  lastIndexOf(name: string): number {
+    const buf = this.buffer;
+    const len = name.length;
+    outer: for (let i = this.length - 1; i >= 0; i--) {
+      const ks = this.#offsets[2 * i];
+      if (this.#keyEnd(i) - ks !== len) continue;
+      for (let j = 0; j < len; j++) if (buf[ks + j] !== name.charCodeAt(j)) continue outer;
+      return i;
+    }
+    return -1;
+  }
+
+  /** The last value for `name`, or undefined. */
+  get(name: string): string | undefined {
+    const i = this.lastIndexOf(name);
+    return i < 0 ? undefined : this.value(i);
+  }
+
+  has(name: string): boolean {
+    return this.lastIndexOf(name) >= 0;
+  }
+
+  /** All vars in wire order, duplicates included. */
+  pairs(): VarPair[] {
+    const out: VarPair[] = new Array(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = [this.key(i), this.value(i)];
+    return out;
+  }
+
+  /** A null-prototype object; for duplicate keys the last value wins (uWSGI's environ). */
+  toEnviron(): Environ {
+    const env: Environ = Object.create(null);
+    for (let i = 0; i < this.length; i++) env[this.key(i)] = this.value(i);
+    return env;
+  }
+
+  *[Symbol.iterator](): Iterator<VarPair> {
+    for (let i = 0; i < this.length; i++) yield [this.key(i), this.value(i)];
+  }
+
+  #check(i: number): void {
+    if (!(i >= 0 && i < this.length && Number.isInteger(i))) throw new RangeError(`var index ${i} out of range 0..${this.length - 1}`);
+  }
+}
