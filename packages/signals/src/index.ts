@@ -27,3 +27,13 @@ export {
 export type { SignalClientOutcome, SignalClientResult, SignalClientArgument } from './signal-client.js';
 export { raiseChannel, deliverChannel, errorChannel } from './channels.js';
 export type { RaiseMessage, DeliverMessage, SignalErrorMessage } from './channels.js';
+export { SignalReceiver } from './signal-receiver.js';
+export type { SignalReceiverOptions, SignalReceiverStats } from './signal-receiver.js';
+export { createSignalApi } from './signal-api.js';
+export type { SignalApi, SignalApiOptions, SignalTransport } from './signal-api.js';
+export { createSignalDecorators } from './signal-decorators.js';
+export type { SignalDecorators, SignalBinding, SignalBindingOptions } from './signal-decorators.js';
+export { PostforkRegistry } from './postfork.js';
+export type { PostforkHandler } from './postfork.js';
+export { InProcessTransport, createInProcessSignals } from './in-process.js';
+export type { InProcessSignals, InProcessSignalsOptions, InProcessWorker } from './in-process.js';
