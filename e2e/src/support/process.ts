@@ -92,6 +92,22 @@ function guardianSend(line: string): void {
   guardian.stdin!.write(line + '\n');
 }
 
+/**
+ * `promise`'s value, or undefined after `seconds`. The timer is referenced: started processes are not,
+ * so without it a test process awaiting only them would end with the promise pending.
+ */
+async function withTimer<T>(promise: Promise<T>, seconds: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), seconds * 1000);
+  });
+  try {
+    return await Promise.race([promise, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function killGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
@@ -241,13 +257,11 @@ class StartedProcessImpl implements StartedProcess {
       } catch {
         // It exited between the check and the signal; `exited` settles.
       }
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeout * 1000);
-      });
-      const first = await Promise.race([this.exited, timedOut]);
-      clearTimeout(timer);
-      if (first === 'timeout') killGroup(this.pid, 'SIGKILL');
+      if ((await withTimer(this.exited, timeout)) === undefined) {
+        killGroup(this.pid, 'SIGKILL');
+        // SIGKILL cannot be ignored; the timer only keeps this process alive until the exit arrives.
+        await withTimer(this.exited, 30);
+      }
       return this.exited;
     })();
     return this.#stopping;

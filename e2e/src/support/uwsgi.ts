@@ -83,12 +83,11 @@ export async function startUwsgi(options: UwsgiOptions): Promise<RunningUwsgi> {
   const timeout = options.readyTimeout ?? 30;
   try {
     await proc.waitForLine(/^WSGI app 0 \(mountpoint='.*'\) ready/, timeout);
+    // Each worker is announced by the master (or by the only process); workers forked by a master
+    // share its stdout, and their own "running gevent loop engine" lines do not all show up.
     const workers = options.processes ?? 1;
-    const engineLine = options.gevent ? /running gevent loop engine/ : /spawned uWSGI worker \d+/;
-    for (let since = 0, i = 0; i < workers; i++) {
-      await proc.waitForLine(engineLine, timeout, since);
-      since = proc.lines().findIndex((l, idx) => idx >= since && engineLine.test(l.text)) + 1;
-    }
+    await proc.waitForLine(new RegExp(`^spawned uWSGI worker ${workers} `), timeout);
+    if (options.gevent) await proc.waitForLine(/running gevent loop engine/, timeout);
   } catch (err) {
     await proc.stop('SIGKILL');
     if (tmp) removeTempDir(tmp);
