@@ -1,2 +1,68 @@
-// Skeleton: this package gets its contents from its own issue.
-export {};
+export { runServer, type RunServerContext } from './run-server.js';
+export { Master, ctime, type MasterIO } from './master.js';
+export { TSGI_VERSION } from './version.js';
+export { LoopEngine, type EngineLogger, type EngineOptions, type EngineSocket, type RequestLogRecord } from './engine/loop-engine.js';
+export { AcceptGate, type AcceptGateOptions } from './engine/accept-gate.js';
+export { AsyncCores, type CoreStats } from './engine/async-cores.js';
+export { loadApp, splitModuleSpec, registerTypeScriptLoader, type AppSpec, type LoadedApp } from './engine/app-loader.js';
+export { toTsgiApplication } from './engine/app-adapter.js';
+export { parseSocketAddress, formatSocketAddress, type SocketAddress } from './engine/socket-address.js';
+export { bindHandle, type BoundHandle } from './engine/listen-handle.js';
+export { TsgiInput } from './engine/tsgi-input.js';
+export { addTsgiKeys, decodePathBytes, httpRequestVars, urlScheme, type Environ } from './engine/environ.js';
+export {
+  RequestRunner,
+  type Chunk,
+  type RequestOutcome,
+  type ResponseBody,
+  type StartResponse,
+  type TsgiApplication,
+  type WriteCallable,
+} from './engine/request-runner.js';
+export { currentRequest, type RequestContext } from './engine/request-context.js';
+export {
+  AppLoadError,
+  AsyncApiForbiddenError,
+  ClientDisconnectedError,
+  HarakiriError,
+  NoRequestContextError,
+  NotInWorkerError,
+  RequestReadTimeoutError,
+  ResponseBodyError,
+  SocketBindError,
+  StartResponseError,
+  TsgiError,
+  WriteTimeoutError,
+} from './errors.js';
+export {
+  BadOptionValueError,
+  ConfigError,
+  ConflictingOptionsError,
+  defaultOptions,
+  findOption,
+  findShortOption,
+  formatHelp,
+  formatOptionsMarkdown,
+  OPTION_GROUPS,
+  OPTION_TABLE,
+  OptionError,
+  parseCommandLine,
+  parseSignalTarget,
+  suggestOption,
+  ThreadsWithGeventError,
+  UnknownOptionError,
+  type EnvSetting,
+  type OptionGroup,
+  type OptionKind,
+  type OptionLoader,
+  type OptionSpec,
+  type ParsedCommandLine,
+  type ParseOptions,
+  type RunMode,
+  type SignalTarget,
+  type SignalTimerSetting,
+  type TouchSignalSetting,
+  type TsgiOptions,
+} from './config/index.js';
+export { formatRequestLogLine, formatCtime, type RequestLogLineOptions } from './logging/request-log.js';
+export { compileLogFormat, LOG_FORMAT_VARIABLES, type LogFormatter } from './logging/log-format.js';

@@ -1,0 +1,187 @@
+import { sleep } from '@tsgi/hub';
+import { ClientDisconnectedError, ResponseBodyError, StartResponseError } from '../errors.js';
+import type { Environ } from './environ.js';
+import type { HeaderPair, ResponseSink } from './response-sink.js';
+
+export type Chunk = string | Uint8Array;
+export type ResponseBody = Chunk | Iterable<Chunk> | AsyncIterable<Chunk> | null | undefined;
+export type WriteCallable = (chunk: Chunk) => Promise<void>;
+export type StartResponse = (status: string, headers: ReadonlyArray<readonly [string, string]>, excInfo?: unknown) => WriteCallable;
+/** A TSGI application: `application(environ, startResponse)`. */
+export type TsgiApplication = (environ: Environ, startResponse: StartResponse) => ResponseBody | Promise<ResponseBody>;
+
+export interface RequestOutcome {
+  status: number;
+  /** The app failed; `error` is what it threw (already logged by the caller). */
+  error?: unknown;
+  /** The client went away before the response was complete. */
+  clientGone: boolean;
+  /** Engine-level cooperative switches (one per chunk, plus waits for drain and body reads). */
+  switches: number;
+}
+
+const STATUS_LINE = /^\d{3}( [^\r\n]*)?$/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FORBIDDEN_VALUE = /[\r\n\0]/;
+
+function toBuffer(chunk: unknown): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  if (chunk instanceof Uint8Array) return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new ResponseBodyError(`response chunks must be strings or bytes, got ${chunk === null ? 'null' : typeof chunk}`);
+}
+
+function validateHeaders(headers: unknown): HeaderPair[] {
+  if (!Array.isArray(headers)) throw new StartResponseError('start_response() headers must be an array of [name, value] pairs');
+  return headers.map((pair, i) => {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new StartResponseError(`start_response() header #${i} is not a [name, value] pair`);
+    const [name, value] = pair as [unknown, unknown];
+    if (typeof name !== 'string' || !TOKEN.test(name)) throw new StartResponseError(`start_response() header #${i} has an invalid name ${JSON.stringify(name)}`);
+    const text = typeof value === 'number' ? String(value) : value;
+    if (typeof text !== 'string' || FORBIDDEN_VALUE.test(text)) {
+      throw new StartResponseError(`start_response() header ${name} has an invalid value (strings without CR, LF or NUL)`);
+    }
+    return [name, text];
+  });
+}
+
+/**
+ * Runs one TSGI application call against a sink with WSGI's rules: start_response once (again only
+ * with excInfo, and then only before headers went out), headers sent with the first non-empty
+ * chunk, a switch (`sleep(0)`) after every chunk an iterator yields, and the iterator's `return()`
+ * (WSGI's `close()`) always called.
+ */
+export class RequestRunner {
+  #sink: ResponseSink;
+  #status: string | undefined;
+  #headers: HeaderPair[] | undefined;
+  #writeChain: Promise<void> = Promise.resolve();
+  switches = 0;
+
+  constructor(sink: ResponseSink) {
+    this.#sink = sink;
+  }
+
+  get statusCode(): number {
+    return this.#status === undefined ? 0 : Number.parseInt(this.#status, 10);
+  }
+
+  readonly startResponse: StartResponse = (status, headers, excInfo) => {
+    if (excInfo !== undefined && excInfo !== null) {
+      if (this.#sink.headersSent) throw excInfo;
+    } else if (this.#status !== undefined) {
+      throw new StartResponseError('start_response() called twice without excInfo');
+    }
+    if (typeof status !== 'string' || !STATUS_LINE.test(status)) {
+      throw new StartResponseError(`start_response() status must look like "200 OK", got ${JSON.stringify(status)}`);
+    }
+    this.#headers = validateHeaders(headers);
+    this.#status = status;
+    return this.#write;
+  };
+
+  readonly #write: WriteCallable = (chunk) => {
+    const buf = toBuffer(chunk);
+    const next = this.#writeChain.then(() => this.#emit(buf));
+    this.#writeChain = next.catch(() => undefined);
+    return next;
+  };
+
+  async #emit(buf: Buffer): Promise<void> {
+    if (this.#status === undefined) throw new StartResponseError('write() or a body chunk came before start_response()');
+    if (!this.#sink.headersSent) {
+      if (buf.length === 0) return;
+      await this.#sink.sendHeaders(this.#status, this.#headers!, buf);
+      return;
+    }
+    if (buf.length > 0) await this.#sink.write(buf);
+  }
+
+  async #finish(): Promise<void> {
+    await this.#writeChain;
+    if (this.#status === undefined) throw new StartResponseError('the app returned without calling start_response()');
+    if (!this.#sink.headersSent) await this.#sink.sendHeaders(this.#status, this.#headers!);
+    await this.#sink.end();
+  }
+
+  /** Calls the app and sends its response; resolves when done. Throws what the app threw. */
+  async run(app: TsgiApplication, environ: Environ): Promise<void> {
+    const body = await app(environ, this.startResponse);
+    await this.#drain(body);
+    await this.#finish();
+  }
+
+  async #drain(body: ResponseBody): Promise<void> {
+    if (body === null || body === undefined) return;
+    if (typeof body === 'string' || body instanceof Uint8Array) {
+      await this.#write(body);
+      return;
+    }
+    if (Array.isArray(body)) {
+      // Already materialised: no app code runs between the items, so nothing to interleave.
+      for (const item of body) await this.#write(item as Chunk);
+      return;
+    }
+    const asyncIter = (body as AsyncIterable<Chunk>)[Symbol.asyncIterator];
+    const syncIter = (body as Iterable<Chunk>)[Symbol.iterator];
+    if (typeof asyncIter !== 'function' && typeof syncIter !== 'function') {
+      throw new ResponseBodyError(`the app returned ${typeof body}; return a string, bytes, an iterable or an async iterable`);
+    }
+    const iterator = typeof asyncIter === 'function' ? asyncIter.call(body) : syncIter.call(body);
+    let completed = false;
+    try {
+      for (;;) {
+        const step = await iterator.next();
+        if (step.done) {
+          completed = true;
+          return;
+        }
+        await this.#write(step.value);
+        this.switches++;
+        await sleep(0);
+      }
+    } finally {
+      if (!completed && typeof iterator.return === 'function') {
+        await iterator.return(undefined);
+      } else if (completed) {
+        const closable = body as unknown as { close?: () => unknown };
+        if (typeof closable.close === 'function') await closable.close();
+      }
+    }
+  }
+
+  /** After a failure before headers went out: answer 500 instead of closing the socket as uWSGI does. */
+  async sendInternalError(): Promise<boolean> {
+    if (this.#sink.headersSent || this.#sink.clientGone) return false;
+    const body = Buffer.from('Internal Server Error\n');
+    try {
+      await this.#sink.sendHeaders('500 Internal Server Error', [
+        ['Content-Type', 'text/plain; charset=utf-8'],
+        ['Content-Length', String(body.length)],
+      ], body);
+      await this.#sink.end();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** After a harakiri before headers went out: answer 504. */
+  async sendTimeout(): Promise<boolean> {
+    if (this.#sink.headersSent || this.#sink.clientGone) return false;
+    const body = Buffer.from('Gateway Timeout: the request ran longer than --harakiri\n');
+    try {
+      await this.#sink.sendHeaders('504 Gateway Timeout', [
+        ['Content-Type', 'text/plain; charset=utf-8'],
+        ['Content-Length', String(body.length)],
+      ], body);
+      await this.#sink.end();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+export function isClientGone(error: unknown): boolean {
+  return error instanceof ClientDisconnectedError;
+}

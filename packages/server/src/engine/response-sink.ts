@@ -1,0 +1,158 @@
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { ClientDisconnectedError, WriteTimeoutError } from '../errors.js';
+import { waitForEmitter } from './hub-waits.js';
+
+export type HeaderPair = [string, string];
+
+/** Where a response goes: a raw uwsgi connection, or a Node HTTP response (--http-socket). */
+export interface ResponseSink {
+  readonly headersSent: boolean;
+  /** True once the peer is gone; the next write throws ClientDisconnectedError. */
+  readonly clientGone: boolean;
+  /** Body bytes written so far. */
+  readonly bodyBytes: number;
+  /** Size of the status line and headers as sent. */
+  readonly headerBytes: number;
+  /** Number of headers sent. */
+  readonly headerCount: number;
+  /** Sends the status line and headers, with `first` in the same write when given. */
+  sendHeaders(status: string, headers: HeaderPair[], first?: Buffer): Promise<void>;
+  write(chunk: Buffer): Promise<void>;
+  /** Finishes the response cleanly. */
+  end(): Promise<void>;
+  /** Ends the connection without a clean end, so the client sees a truncated response as such. */
+  abort(): void;
+  /** Cooperative waits done for drain (counted as switches). */
+  readonly waits: number;
+}
+
+function statusCode(status: string): number {
+  return Number.parseInt(status.slice(0, 3), 10);
+}
+
+/**
+ * A response written raw to a uwsgi connection, as uWSGI does: `<SERVER_PROTOCOL> <status>\r\n`,
+ * the headers, a blank line, then the body, ended by closing the connection.
+ */
+export class RawSocketSink implements ResponseSink {
+  headersSent = false;
+  clientGone = false;
+  bodyBytes = 0;
+  headerBytes = 0;
+  headerCount = 0;
+  waits = 0;
+  #socket: Socket;
+  #protocol: string;
+  #timeoutSeconds: number;
+
+  constructor(socket: Socket, serverProtocol: string, timeoutSeconds: number) {
+    this.#socket = socket;
+    this.#protocol = serverProtocol || 'HTTP/1.0';
+    this.#timeoutSeconds = timeoutSeconds;
+    socket.once('close', () => {
+      this.clientGone = true;
+    });
+  }
+
+  async sendHeaders(status: string, headers: HeaderPair[], first?: Buffer): Promise<void> {
+    this.headerCount = headers.length;
+    let head = `${this.#protocol} ${status}\r\n`;
+    for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
+    head += '\r\n';
+    const headBuf = Buffer.from(head, 'latin1');
+    this.headerBytes = headBuf.length;
+    this.headersSent = true;
+    if (first && first.length > 0) {
+      this.bodyBytes += first.length;
+      await this.#write(Buffer.concat([headBuf, first], headBuf.length + first.length));
+    } else {
+      await this.#write(headBuf);
+    }
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    this.bodyBytes += chunk.length;
+    await this.#write(chunk);
+  }
+
+  async #write(data: Buffer): Promise<void> {
+    const socket = this.#socket;
+    if (this.clientGone || socket.destroyed || !socket.writable) throw new ClientDisconnectedError('Broken pipe');
+    if (socket.write(data)) return;
+    this.waits++;
+    await waitForEmitter(socket, 'drain', {
+      failEvents: { close: () => new ClientDisconnectedError('Broken pipe'), error: (e) => new ClientDisconnectedError(String((e as Error)?.message ?? e)) },
+      timeoutSeconds: this.#timeoutSeconds,
+      onTimeout: () => new WriteTimeoutError(this.#timeoutSeconds),
+    });
+  }
+
+  async end(): Promise<void> {
+    if (this.#socket.destroyed) return;
+    this.#socket.end();
+  }
+
+  abort(): void {
+    this.#socket.destroy();
+  }
+}
+
+/** A response written through Node's HTTP server (keep-alive, chunked when no length is given). */
+export class HttpResponseSink implements ResponseSink {
+  headersSent = false;
+  clientGone = false;
+  bodyBytes = 0;
+  headerBytes = 0;
+  headerCount = 0;
+  waits = 0;
+  #res: ServerResponse;
+  #timeoutSeconds: number;
+
+  constructor(res: ServerResponse, timeoutSeconds: number) {
+    this.#res = res;
+    this.#timeoutSeconds = timeoutSeconds;
+    res.once('close', () => {
+      if (!res.writableFinished) this.clientGone = true;
+    });
+  }
+
+  async sendHeaders(status: string, headers: HeaderPair[], first?: Buffer): Promise<void> {
+    this.headerCount = headers.length;
+    const flat: string[] = [];
+    let bytes = 0;
+    for (const [name, value] of headers) {
+      flat.push(name, value);
+      bytes += name.length + value.length + 4;
+    }
+    const code = statusCode(status);
+    const reason = status.slice(4);
+    this.#res.writeHead(code, reason, flat);
+    // As uWSGI counts them: the status line, the app's headers and the blank line.
+    this.headerBytes = bytes + status.length + 13;
+    this.headersSent = true;
+    if (first && first.length > 0) await this.write(first);
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    const res = this.#res;
+    if (this.clientGone || res.destroyed) throw new ClientDisconnectedError('Broken pipe');
+    this.bodyBytes += chunk.length;
+    if (res.write(chunk)) return;
+    this.waits++;
+    await waitForEmitter(res, 'drain', {
+      failEvents: { close: () => new ClientDisconnectedError('Broken pipe') },
+      timeoutSeconds: this.#timeoutSeconds,
+      onTimeout: () => new WriteTimeoutError(this.#timeoutSeconds),
+    });
+  }
+
+  async end(): Promise<void> {
+    if (this.#res.destroyed) return;
+    this.#res.end();
+  }
+
+  abort(): void {
+    this.#res.destroy();
+  }
+}
