@@ -1,0 +1,37 @@
+/**
+ * patchAll() and unpatchAll(): gevent.monkey.patch_all() for Node, and its undo for tests.
+ */
+import { patchTimers, unpatchTimers } from './patch-timers.js';
+import type { PatchName } from './registry.js';
+import { PATCH_NAMES, checkName } from './registry.js';
+
+export interface PatchAllOptions {
+  /** Patch timers (default true). */
+  timers?: boolean;
+  /** Patch sockets and dns.lookup (default true). */
+  net?: boolean;
+  /** Patch AsyncLocalStorage (default true). */
+  thread?: boolean;
+}
+
+const patchers: Record<PatchName, { patch(): void; unpatch(): void }> = {
+  timers: { patch: patchTimers, unpatch: unpatchTimers },
+  net: { patch: () => {}, unpatch: () => {} },
+  thread: { patch: () => {}, unpatch: () => {} },
+};
+
+/**
+ * Applies every patch not switched off in `options` (`{ net: false }` keeps sockets as they are).
+ * Patching twice is harmless. Returns the names of the patches now applied by this call or before.
+ */
+export function patchAll(options: PatchAllOptions = {}): PatchName[] {
+  for (const key of Object.keys(options)) checkName(key);
+  const chosen = PATCH_NAMES.filter((name) => options[name] !== false);
+  for (const name of chosen) patchers[name].patch();
+  return chosen;
+}
+
+/** Undoes every patch (for tests). Harmless when nothing is patched. */
+export function unpatchAll(): void {
+  for (const name of [...PATCH_NAMES].reverse()) patchers[name].unpatch();
+}

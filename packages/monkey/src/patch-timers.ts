@@ -1,0 +1,249 @@
+/**
+ * patchTimers(): timers become owned by the greenlet that creates them. Their callbacks already run
+ * in the creator's async context (Node carries it); what the patch adds is that killing the greenlet
+ * clears every timer it still owns, and that the promise timers are killable hub waits.
+ */
+import { syncBuiltinESMExports } from 'node:module';
+import nodeTimers from 'node:timers';
+import timersPromises from 'node:timers/promises';
+import { promisify } from 'node:util';
+import type { Greenlet } from '@tsgi/hub';
+import { greenletStorage, onKill, waitFor } from '@tsgi/hub/internal';
+import { markPatched } from './registry.js';
+
+/** The functions as they were when this module was first evaluated (before any patch of ours). */
+export const originalTimers = {
+  setTimeout: globalThis.setTimeout,
+  setInterval: globalThis.setInterval,
+  setImmediate: globalThis.setImmediate,
+  clearTimeout: globalThis.clearTimeout,
+  clearInterval: globalThis.clearInterval,
+  clearImmediate: globalThis.clearImmediate,
+  timersSetTimeout: nodeTimers.setTimeout,
+  timersSetInterval: nodeTimers.setInterval,
+  timersSetImmediate: nodeTimers.setImmediate,
+  promiseSetTimeout: timersPromises.setTimeout,
+  promiseSetImmediate: timersPromises.setImmediate,
+  promiseSetInterval: timersPromises.setInterval,
+};
+const o = originalTimers;
+
+/** Node's Timeout and Immediate objects both mark themselves `_destroyed` once fired or cleared. */
+interface NodeTimer {
+  _destroyed?: boolean;
+}
+
+interface Owned {
+  timeouts: Set<NodeJS.Timeout>;
+  immediates: Set<NodeJS.Immediate>;
+  sweepAt: number;
+}
+
+const SWEEP_MIN = 64;
+const owners = new WeakMap<Greenlet<any>, Owned>();
+
+function ownedBy(g: Greenlet<any>): Owned {
+  let rec = owners.get(g);
+  if (rec === undefined) {
+    const r: Owned = { timeouts: new Set(), immediates: new Set(), sweepAt: SWEEP_MIN };
+    rec = r;
+    owners.set(g, r);
+    onKill(g, () => {
+      owners.delete(g);
+      for (const t of r.timeouts) o.clearTimeout(t);
+      for (const i of r.immediates) o.clearImmediate(i);
+      r.timeouts.clear();
+      r.immediates.clear();
+    });
+  }
+  return rec;
+}
+
+/*
+ * Fired and cleared timers are dropped lazily, when a greenlet's set doubles, so a greenlet that
+ * makes timers all its life holds only the live ones and a timer costs no wrapper closure.
+ */
+function remember<T extends object>(set: Set<T>, rec: Owned, t: T): void {
+  set.add(t);
+  if (set.size >= rec.sweepAt) {
+    for (const x of set) if ((x as NodeTimer)._destroyed === true) set.delete(x);
+    rec.sweepAt = Math.max(SWEEP_MIN, set.size * 2);
+  }
+}
+
+function ownable(g: Greenlet<any> | undefined): g is Greenlet<any> {
+  return g !== undefined && !g.dead && !g.signal.aborted;
+}
+
+function patchedSetTimeout(this: unknown, callback: (...args: any[]) => void, ms?: number, ...args: any[]): NodeJS.Timeout {
+  const t = o.setTimeout(callback, ms, ...args);
+  const g = greenletStorage.getStore();
+  if (ownable(g)) {
+    const rec = ownedBy(g);
+    remember(rec.timeouts, rec, t);
+  }
+  return t;
+}
+
+function patchedSetInterval(this: unknown, callback: (...args: any[]) => void, ms?: number, ...args: any[]): NodeJS.Timeout {
+  const t = o.setInterval(callback, ms, ...args);
+  const g = greenletStorage.getStore();
+  if (ownable(g)) {
+    const rec = ownedBy(g);
+    remember(rec.timeouts, rec, t);
+  }
+  return t;
+}
+
+function patchedSetImmediate(this: unknown, callback: (...args: any[]) => void, ...args: any[]): NodeJS.Immediate {
+  const i = o.setImmediate(callback, ...args);
+  const g = greenletStorage.getStore();
+  if (ownable(g)) {
+    const rec = ownedBy(g);
+    remember(rec.immediates, rec, i);
+  }
+  return i;
+}
+
+// util.promisify(setTimeout) must keep meaning timers/promises' setTimeout (now the patched one).
+for (const fn of [patchedSetTimeout, patchedSetImmediate]) {
+  const name = fn === patchedSetTimeout ? 'setTimeout' : 'setImmediate';
+  Object.defineProperty(fn, promisify.custom, {
+    get: () => (timersPromises as any)[name],
+    enumerable: false,
+    configurable: true,
+  });
+}
+
+interface PromiseTimerOptions {
+  signal?: AbortSignal;
+  ref?: boolean;
+}
+
+function abortError(signal: AbortSignal): Error {
+  const err = new Error('The operation was aborted', { cause: signal.reason }) as Error & { code: string };
+  err.name = 'AbortError';
+  err.code = 'ABORT_ERR';
+  return err;
+}
+
+/** Options the patched promise timers understand; anything else goes to Node's own (for its errors). */
+function plainOptions(options: unknown): options is PromiseTimerOptions | undefined {
+  if (options === undefined) return true;
+  if (typeof options !== 'object' || options === null) return false;
+  const { signal, ref } = options as PromiseTimerOptions;
+  return (signal === undefined || signal instanceof AbortSignal) && (ref === undefined || typeof ref === 'boolean');
+}
+
+function killableTimer<T>(
+  start: (done: () => void) => NodeJS.Timeout | NodeJS.Immediate,
+  stop: (t: any) => void,
+  value: T,
+  options: PromiseTimerOptions | undefined,
+): Promise<T> {
+  const signal = options?.signal;
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  return waitFor<T>((resolve, reject) => {
+    let onAbort: (() => void) | undefined;
+    const t = start(() => {
+      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
+      resolve(value);
+    });
+    if (options?.ref === false) t.unref();
+    if (signal !== undefined) {
+      onAbort = () => {
+        stop(t);
+        reject(abortError(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    return () => {
+      stop(t);
+      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
+    };
+  });
+}
+
+function patchedPromiseSetTimeout<T = void>(ms?: number, value?: T, options?: PromiseTimerOptions): Promise<T> {
+  if (greenletStorage.getStore() === undefined || !plainOptions(options)) {
+    return o.promiseSetTimeout(ms, value as T, options as any);
+  }
+  return killableTimer((done) => o.setTimeout(done, ms), o.clearTimeout, value as T, options);
+}
+
+function patchedPromiseSetImmediate<T = void>(value?: T, options?: PromiseTimerOptions): Promise<T> {
+  if (greenletStorage.getStore() === undefined || !plainOptions(options)) {
+    return o.promiseSetImmediate(value as T, options as any);
+  }
+  return killableTimer((done) => o.setImmediate(done), o.clearImmediate, value as T, options);
+}
+
+/**
+ * The interval iterator of timers/promises, each `next()` made a killable hub wait: a kill or
+ * Timeout while waiting for the next tick ends the iteration (and its Node interval) at once.
+ */
+function patchedPromiseSetInterval<T = void>(ms?: number, value?: T, options?: PromiseTimerOptions): AsyncIterableIterator<T> {
+  const inner = o.promiseSetInterval(ms, value as T, options as any);
+  if (greenletStorage.getStore() === undefined) return inner;
+  const iterator: AsyncIterableIterator<T> = {
+    next: () =>
+      waitFor<IteratorResult<T>>((resolve, reject) => {
+        inner.next().then(resolve, reject);
+        return () => {
+          void inner.return?.();
+        };
+      }),
+    return: (v?: any) => inner.return?.(v) ?? Promise.resolve({ done: true, value: v }),
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+let patched = false;
+
+export function timersPatched(): boolean {
+  return patched;
+}
+
+function install(s: typeof o.setTimeout, i: typeof o.setInterval, im: typeof o.setImmediate, ps: any, pim: any, pin: any): void {
+  globalThis.setTimeout = s;
+  globalThis.setInterval = i;
+  globalThis.setImmediate = im;
+  (nodeTimers as any).setTimeout = s;
+  (nodeTimers as any).setInterval = i;
+  (nodeTimers as any).setImmediate = im;
+  (timersPromises as any).setTimeout = ps;
+  (timersPromises as any).setImmediate = pim;
+  (timersPromises as any).setInterval = pin;
+  // Named ESM imports of node:timers and node:timers/promises are live bindings refreshed here.
+  syncBuiltinESMExports();
+}
+
+/**
+ * gevent's `patch_time`, for Node: `setTimeout`, `setInterval`, `setImmediate` (global and
+ * `node:timers`) and `node:timers/promises` become greenlet-owned. Outside any greenlet nothing
+ * changes. Patching twice is harmless.
+ */
+export function patchTimers(): void {
+  if (patched) return;
+  install(
+    patchedSetTimeout as unknown as typeof o.setTimeout,
+    patchedSetInterval as unknown as typeof o.setInterval,
+    patchedSetImmediate as unknown as typeof o.setImmediate,
+    patchedPromiseSetTimeout,
+    patchedPromiseSetImmediate,
+    patchedPromiseSetInterval,
+  );
+  patched = true;
+  markPatched('timers', true);
+}
+
+/** Restores Node's timers. Timers made while patched stay owned (a later kill still clears them). */
+export function unpatchTimers(): void {
+  if (!patched) return;
+  install(o.setTimeout, o.setInterval, o.setImmediate, o.promiseSetTimeout, o.promiseSetImmediate, o.promiseSetInterval);
+  patched = false;
+  markPatched('timers', false);
+}
