@@ -81,7 +81,9 @@ export async function runMicroBench(pkg: MicroPackage, options: { quick: boolean
     return { package: pkg.name, status: 'failed', elapsed: elapsed(), rows: [], note: `did not finish within ${options.timeout} s` };
   }
   if (exit.code !== 0) {
-    const tail = proc.output().trim().split('\n').slice(-3).join(' / ');
+    // The first error line says more than Node's trailing version banner.
+    const lines = proc.output().split('\n').map((l) => l.trim()).filter(Boolean);
+    const tail = lines.find((l) => /Error|error:/.test(l)) ?? lines.slice(-3).join(' / ');
     return { package: pkg.name, status: 'failed', elapsed: elapsed(), rows: [], note: `bench script exited with ${exit.code ?? exit.signal}: ${tail}` };
   }
   if (!existsSync(out)) {
