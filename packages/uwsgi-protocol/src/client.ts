@@ -207,7 +207,9 @@ class Exchange {
   onConnect = (): void => {
     this.phase = 'send';
     this.disarm();
-    if (this.socket.writableNeedDrain) this.arm('send');
+    // writes made while connecting were only queued: their timers start now
+    if (this.requestSent) this.arm('read-header');
+    else if (this.socket.writableNeedDrain) this.arm('send');
   };
 
   onData = (chunk: Buffer): void => {
@@ -362,7 +364,7 @@ class Exchange {
       }
     }
     this.requestSent = true;
-    if (!this.done && this.body === null) this.arm('read-header');
+    if (!this.done && this.body === null && this.phase !== 'connect') this.arm('read-header');
   }
 
   /** Writes one chunk; when the socket is full, waits for 'drain' at most sendTimeout. */
