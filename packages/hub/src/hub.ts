@@ -310,13 +310,15 @@ export class Hub {
    * Starts the blocking detector (gevent's monitor thread): a worker thread that reports, at once
    * and on stderr, when the event loop has not turned for `maxBlockingTime` seconds, naming the
    * greenlet that last resumed. `onBlocked` (and `tsgi:hub:blocked`) fire when the loop recovers.
+   * The promise resolves once the watchdog thread is running.
    */
-  startMonitor(options: MonitorOptions = {}): void {
-    if (this._monitor !== null) return;
+  startMonitor(options: MonitorOptions = {}): Promise<void> {
+    if (this._monitor !== null) return this._monitor.ready;
     this._monitor = startBlockingMonitor(options, (report) => {
       if (blockedChannel.hasSubscribers) blockedChannel.publish(report);
     });
     this._monitor.record(getCurrentOwner() as Greenlet<any>);
+    return this._monitor.ready;
   }
 
   stopMonitor(): void {

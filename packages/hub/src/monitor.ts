@@ -25,6 +25,8 @@ export interface BlockedReport {
 }
 
 export interface BlockingMonitor {
+  /** Resolves once the watchdog thread runs (it cannot report before). */
+  ready: Promise<void>;
   record(g: { id: number; name: string }): void;
   stop(): void;
 }
@@ -38,6 +40,10 @@ const STOP = 4;
 const BEAT_TIME_OFFSET = 32; // one Float64: Date.now() of the last heartbeat
 const NAME_OFFSET = 64;
 const NAME_BYTES = 192;
+// What the watchdog saw when it reported: the main thread has moved on by the time it reads it.
+const REPORTED_ID = 5;
+const REPORTED_NAME_LENGTH = 6;
+const REPORTED_NAME_OFFSET = NAME_OFFSET + NAME_BYTES;
 
 const watchdogSource = `
 const { workerData } = require('node:worker_threads');
@@ -46,6 +52,7 @@ const { sab, maxMs, fd } = workerData;
 const i32 = new Int32Array(sab, 0, 8);
 const f64 = new Float64Array(sab, ${BEAT_TIME_OFFSET}, 1);
 const name = new Uint8Array(sab, ${NAME_OFFSET}, ${NAME_BYTES});
+const reportedName = new Uint8Array(sab, ${REPORTED_NAME_OFFSET}, ${NAME_BYTES});
 const decoder = new TextDecoder();
 const step = Math.max(5, Math.min(50, maxMs / 4));
 let reportedBeat = -1;
@@ -57,7 +64,11 @@ for (;;) {
   if (stalled <= maxMs || beat === reportedBeat) continue;
   reportedBeat = beat;
   const id = Atomics.load(i32, ${GREENLET_ID});
-  const label = decoder.decode(name.slice(0, Atomics.load(i32, ${NAME_LENGTH})));
+  const length = Atomics.load(i32, ${NAME_LENGTH});
+  reportedName.set(name.subarray(0, length));
+  Atomics.store(i32, ${REPORTED_ID}, id);
+  Atomics.store(i32, ${REPORTED_NAME_LENGTH}, length);
+  const label = decoder.decode(name.slice(0, length));
   const when = new Date().toISOString().replace(/\\.\\d+Z$/, 'Z');
   const text = '\\n+--------- ' + when + ' : Greenlet <Greenlet "' + label + '" at 0x' + id.toString(16) +
     '> appears to be blocked\\n    Reported by the tsgi:hub monitor thread: the event loop has not turned for ' +
@@ -76,7 +87,9 @@ export function startBlockingMonitor(
     throw new InvalidArgumentError(`maxBlockingTime must be a positive number of seconds, got ${String(maxBlockingTime)}`);
   }
   const maxMs = maxBlockingTime * 1000;
-  const sab = new SharedArrayBuffer(NAME_OFFSET + NAME_BYTES);
+  const sab = new SharedArrayBuffer(REPORTED_NAME_OFFSET + NAME_BYTES);
+  const reportedName = new Uint8Array(sab, REPORTED_NAME_OFFSET, NAME_BYTES);
+  const decoder = new TextDecoder();
   const i32 = new Int32Array(sab, 0, 8);
   const f64 = new Float64Array(sab, BEAT_TIME_OFFSET, 1);
   const nameBytes = new Uint8Array(sab, NAME_OFFSET, NAME_BYTES);
@@ -89,12 +102,19 @@ export function startBlockingMonitor(
     stdout: false,
     stderr: false,
   });
-  worker.unref();
-  // A watchdog that fails to start must not take the application down with it.
+  // Referenced only until it runs, so that awaiting `ready` cannot let the loop run dry.
+  const ready = new Promise<void>((resolve) => {
+    worker.once('online', () => {
+      worker.unref();
+      resolve();
+    });
+    // A watchdog that fails to start must not take the application down with it.
+    worker.once('error', () => resolve());
+  });
   worker.on('error', () => {});
 
   let lastBeat = Date.now();
-  let lastId = 0;
+  let lastId = -1;
   let lastName = '';
   const interval = setInterval(() => {
     const t = Date.now();
@@ -104,7 +124,10 @@ export function startBlockingMonitor(
     Atomics.add(i32, BEAT, 1);
     if (Atomics.exchange(i32, REPORTED, 0) !== 0) {
       const report: BlockedReport = {
-        greenlet: { id: lastId, name: lastName },
+        greenlet: {
+          id: Atomics.load(i32, REPORTED_ID),
+          name: decoder.decode(reportedName.slice(0, Atomics.load(i32, REPORTED_NAME_LENGTH))),
+        },
         seconds: stalled / 1000,
         maxBlockingTime,
       };
@@ -115,8 +138,9 @@ export function startBlockingMonitor(
   interval.unref();
 
   return {
+    ready,
     record(g) {
-      if (g.id === lastId && lastName !== '') return;
+      if (g.id === lastId) return;
       lastId = g.id;
       lastName = g.name;
       Atomics.store(i32, GREENLET_ID, g.id);
