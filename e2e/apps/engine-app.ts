@@ -78,6 +78,14 @@ export async function* application(environ: Environ, startResponse: StartRespons
       yield `spawned ${tag}; background greenlets now ${uwsgi.backgroundGreenlets()}`;
       return;
     }
+    case '/block': {
+      // A synchronous loop: the worker's event loop is blocked, as with a CPU-bound bug.
+      const until = Date.now() + Number(q.get('s') ?? '30') * 1000;
+      while (Date.now() < until);
+      startResponse('200 OK', [['Content-Type', 'text/plain']]);
+      yield 'unblocked';
+      return;
+    }
     case '/harakiri':
       startResponse('200 OK', [['Content-Type', 'text/plain']]);
       await sleep(60);

@@ -1,4 +1,11 @@
-import { formatHelp, parseCommandLine, runServer, TSGI_VERSION, type ParsedCommandLine } from '@tsgi/server';
+import { createRequire } from 'node:module';
+import { edgeFrontRouter, formatHelp, parseCommandLine, runServer, runSignalClient, TSGI_VERSION, type ParsedCommandLine } from '@tsgi/server';
+
+/** The tsgi-edge program, started as the `--http` front router (uWSGI's `--http` starts its HTTP router the same way). */
+function edgeBin(): string {
+  const require = createRequire(import.meta.url);
+  return require.resolve('tsgi-edge/bin/tsgi-edge.js');
+}
 
 /** The `tsgi` command: parse, hand over to @tsgi/server, turn the outcome into an exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -7,8 +14,9 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseCommandLine(argv, { env: process.env, cwd: process.cwd() });
   } catch (err) {
     const code = (err as { code?: string }).code;
+    const exitCode = (err as { exitCode?: number }).exitCode;
     process.stderr.write(`tsgi: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
-    return 1;
+    return typeof exitCode === 'number' && exitCode > 0 ? exitCode : 1;
   }
   for (const note of parsed.notes) process.stderr.write(`${note}\n`);
   switch (parsed.mode) {
@@ -18,7 +26,13 @@ export async function main(argv: string[]): Promise<number> {
     case 'version':
       process.stdout.write(`${TSGI_VERSION}\n`);
       return 0;
-    default:
-      return runServer(parsed.options, { cwd: process.cwd() });
+    case 'signal-client':
+      return runSignalClient(parsed.options.signal!);
+    case 'serve':
+      if (parsed.options.listeners.length === 0 && parsed.options.http.length === 0) {
+        process.stderr.write('tsgi: no socket to serve on: give --socket ADDR, --http-socket ADDR or --http ADDR [TSGI_ERR_NO_SOCKET]\n');
+        return 1;
+      }
+      return runServer(parsed.options, { cwd: process.cwd(), startFrontRouter: edgeFrontRouter(edgeBin()) });
   }
 }

@@ -1,5 +1,7 @@
-export { runServer, type RunServerContext } from './run-server.js';
-export { Master, ctime, type MasterIO } from './master.js';
+export { edgeFrontRouter, runServer, type FrontRouterRequest, type RunServerContext } from './run-server.js';
+export { runSignalClient } from './signal-client.js';
+export { Master, ctime, type BoundSocket, type MasterIO } from './master.js';
+export type { CoreSnapshot, SocketSnapshot, StatsSnapshot, WorkerSnapshot } from './stats/stats-snapshot.js';
 export { TSGI_VERSION } from './version.js';
 export { LoopEngine, type EngineLogger, type EngineOptions, type EngineSocket, type RequestLogRecord } from './engine/loop-engine.js';
 export { AcceptGate, type AcceptGateOptions } from './engine/accept-gate.js';

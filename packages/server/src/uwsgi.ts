@@ -52,6 +52,50 @@ export function backgroundGreenlets(): number {
   return runtime('backgroundGreenlets()').engine()?.background.size ?? 0;
 }
 
+// The signal framework (uWSGI's SignalFramework): every handler runs in its own greenlet.
+type SignalHandler = (num: number) => unknown;
+
+/** Registers `handler` for signal `num`, routed by the master to `target` (`worker`, `workers`, `active-workers`, `workerN`). */
+export function registerSignal(num: number, target: string, handler: SignalHandler): Promise<void> {
+  return runtime('registerSignal()').signals.registerSignal(num, target, handler);
+}
+/** Raises signal `num`: the master routes it to its target; the handler never runs inside this call. */
+export function signal(num: number) {
+  return runtime('signal()').signals.signal(num);
+}
+export function signalRegistered(num: number): boolean {
+  return runtime('signalRegistered()').signals.signalRegistered(num);
+}
+export function addTimer(num: number, seconds: number): Promise<void> {
+  return runtime('addTimer()').signals.addTimer(num, seconds);
+}
+export function addMsTimer(num: number, ms: number): Promise<void> {
+  return runtime('addMsTimer()').signals.addMsTimer(num, ms);
+}
+export function addRbTimer(num: number, seconds: number, iterations = 0): Promise<void> {
+  return runtime('addRbTimer()').signals.addRbTimer(num, seconds, iterations);
+}
+export function addFileMonitor(num: number, path: string): Promise<void> {
+  return runtime('addFileMonitor()').signals.addFileMonitor(num, path);
+}
+export function addCron(num: number, minute: number, hour: number, day: number, month: number, weekday: number): Promise<void> {
+  return runtime('addCron()').signals.addCron(num, minute, hour, day, month, weekday);
+}
+/** Waits (cooperatively: other greenlets go on) for a signal, or for `num` only. */
+export function signalWait(num?: number, options?: { timeout?: number }): Promise<number | undefined> {
+  return runtime('signalWait()').signals.signalWait(num, options);
+}
+export function signalReceived(): number | undefined {
+  return runtime('signalReceived()').signals.signalReceived();
+}
+export function getFreeSignal(): number {
+  return runtime('getFreeSignal()').signals.getFreeSignal();
+}
+/** uwsgidecorators' helpers (`onSignal`, `timer`, `rbTimer`, `msTimer`, `fileMonitor`, `cron`, `postfork`), bound to this worker. */
+export function decorators() {
+  return runtime('decorators()').decorators;
+}
+
 // uWSGI's own async API: the seed says mixing it with gevent is EXPLICITLY FORBIDDEN, and uWSGI
 // silently does nothing. tsgi refuses loudly and names the hub call to use.
 export function suspend(): never {
@@ -87,6 +131,18 @@ const uwsgi = {
   waitFdWrite,
   asyncSleep,
   readyFd,
+  registerSignal,
+  signal,
+  signalRegistered,
+  addTimer,
+  addMsTimer,
+  addRbTimer,
+  addFileMonitor,
+  addCron,
+  signalWait,
+  signalReceived,
+  getFreeSignal,
+  decorators,
 };
 
 export default uwsgi;

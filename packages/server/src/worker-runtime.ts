@@ -1,3 +1,4 @@
+import type { SignalApi, SignalDecorators } from '@tsgi/signals';
 import type { LoopEngine } from './engine/loop-engine.js';
 import type { WorkerSettings } from './ipc-messages.js';
 
@@ -7,6 +8,8 @@ export interface WorkerRuntime {
   readonly settings: WorkerSettings;
   readonly version: string;
   engine(): LoopEngine | null;
+  readonly signals: SignalApi;
+  readonly decorators: SignalDecorators;
 }
 
 // A global slot rather than a module variable: the app may load its own copy of @tsgi/server

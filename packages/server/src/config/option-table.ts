@@ -347,5 +347,7 @@ export function defaultOptions(): TsgiOptions {
     if (spec.key in out) continue;
     out[spec.key] = Array.isArray(spec.default) ? [...spec.default] : spec.default;
   }
+  // Derived, not a flag: --socket and --http-socket together, in the order given.
+  out.listeners = [];
   return out as unknown as TsgiOptions;
 }

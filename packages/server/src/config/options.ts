@@ -3,6 +3,8 @@ export interface TsgiOptions {
   // sockets and protocol
   socket: string[];
   httpSocket: string[];
+  /** Every --socket and --http-socket in the order given: uWSGI numbers sockets in that order. */
+  listeners: ListenerSetting[];
   listen: number;
   bufferSize: number;
   socketTimeout: number;
@@ -103,4 +105,10 @@ export interface SignalTimerSetting {
 export interface TouchSignalSetting {
   readonly file: string;
   readonly signum: number;
+}
+
+/** One listening socket, from `--socket` (uwsgi protocol) or `--http-socket`. */
+export interface ListenerSetting {
+  readonly protocol: 'uwsgi' | 'http';
+  readonly address: string;
 }

@@ -267,7 +267,8 @@ describe('option table', () => {
       assert.ok(/^[a-z0-9-]+$/.test(spec.name), spec.name);
       assert.equal(findOption(spec.name), spec);
     }
-    const keys = new Set(OPTION_TABLE.map((s) => s.key));
+    // `listeners` is derived (every --socket and --http-socket in order), not a flag of its own.
+    const keys = new Set([...OPTION_TABLE.map((s) => s.key), 'listeners']);
     assert.deepEqual(Object.keys(defaults).sort(), [...keys].sort());
   });
 
@@ -288,5 +289,16 @@ describe('option table', () => {
       { s: shorts.s, w: shorts.w, p: shorts.p, M: shorts.M, b: shorts.b, t: shorts.t, L: shorts.L, l: shorts.l, z: shorts.z, R: shorts.R, h: shorts.h },
       { s: 'socket', w: 'module', p: 'processes', M: 'master', b: 'buffer-size', t: 'harakiri', L: 'disable-logging', l: 'listen', z: 'socket-timeout', R: 'max-requests', h: 'help' },
     );
+  });
+});
+
+describe('listeners', () => {
+  it('keeps --socket and --http-socket in the order given, as uWSGI numbers sockets', () => {
+    const { options } = parseCommandLine(['--http-socket', ':8000', '--socket', '/tmp/a.sock', '--http-socket', '127.0.0.1:0']);
+    assert.deepEqual(options.listeners, [
+      { protocol: 'http', address: ':8000' },
+      { protocol: 'uwsgi', address: '/tmp/a.sock' },
+      { protocol: 'http', address: '127.0.0.1:0' },
+    ]);
   });
 });

@@ -15,7 +15,7 @@ import {
   UnknownOptionError,
 } from './errors.js';
 import { allOptionNames, defaultOptions, findOption, findShortOption, type OptionSpec } from './option-table.js';
-import type { TsgiOptions } from './options.js';
+import type { ListenerSetting, TsgiOptions } from './options.js';
 
 /** What the command line asks tsgi to do. */
 export type RunMode = 'serve' | 'signal-client' | 'help' | 'version';
@@ -252,6 +252,8 @@ export function parseCommandLine(argv: readonly string[], opts: ParseOptions = {
   const givenLists = new Set<string>();
   const notes: string[] = [];
   let impliedBy: Setting | null = null;
+  const listeners: ListenerSetting[] = [];
+  options.listeners = listeners;
 
   for (const s of settings) {
     const spec = s.spec;
@@ -268,6 +270,9 @@ export function parseCommandLine(argv: readonly string[], opts: ParseOptions = {
         options[spec.key] = [];
       }
       (options[spec.key] as unknown[]).push(parsed);
+      if (spec.key === 'socket' || spec.key === 'httpSocket') {
+        listeners.push({ protocol: spec.key === 'socket' ? 'uwsgi' : 'http', address: parsed as string });
+      }
     } else {
       options[spec.key] = parsed;
     }

@@ -63,6 +63,8 @@ export interface EngineOptions {
   log: EngineLogger;
   /** Asks the master for another duplicate of listening socket `index` (arrives via supplyHandle). */
   requestHandle(index: number): void;
+  /** Called after each request is logged and its core freed (max-requests, reload-on-rss checks). */
+  onRequestDone?(): void;
   /** A remote signal (modifier1 110) arrived from `remoteAddr`: true if delivered. */
   onRemoteSignal?(num: number, remoteAddr: string): boolean | Promise<boolean>;
 }
@@ -469,5 +471,6 @@ export class LoopEngine {
       vars: ctx.environ,
     });
     this.#releaseCore(ctx.core);
+    this.options.onRequestDone?.();
   }
 }
