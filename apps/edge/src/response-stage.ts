@@ -256,8 +256,19 @@ export function relayResponse(opts: RelayOptions): Promise<RelayResult> {
           if (done) return;
           // Send on in whole buffers while the upstream is still running; everything once it is done.
           while (c.pending >= unit || (c.ended && c.pending > 0)) {
-            const data = await c.shift();
-            if (data === null || done) return;
+            const first = await c.shift();
+            if (first === null || done) return;
+            // What is already buffered goes out as one write (one chunk), as nginx sends its buffer chain.
+            const parts = [first];
+            let size = first.length;
+            while (c.pending > 0 && size < 65536) {
+              const more = await c.shift();
+              if (more === null) break;
+              parts.push(more);
+              size += more.length;
+            }
+            if (done) return;
+            const data = parts.length === 1 ? first : Buffer.concat(parts, size);
             writeHead();
             bytes += data.length;
             if (!res.write(data) && !(await drained())) return;
