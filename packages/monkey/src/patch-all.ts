@@ -1,6 +1,8 @@
 /**
  * patchAll() and unpatchAll(): gevent.monkey.patch_all() for Node, and its undo for tests.
  */
+import { patchNet, unpatchNet } from './patch-net.js';
+import { patchThread, unpatchThread } from './patch-thread.js';
 import { patchTimers, unpatchTimers } from './patch-timers.js';
 import type { PatchName } from './registry.js';
 import { PATCH_NAMES, checkName } from './registry.js';
@@ -8,7 +10,7 @@ import { PATCH_NAMES, checkName } from './registry.js';
 export interface PatchAllOptions {
   /** Patch timers (default true). */
   timers?: boolean;
-  /** Patch sockets and dns.lookup (default true). */
+  /** Patch client sockets and dns.lookup (default true). */
   net?: boolean;
   /** Patch AsyncLocalStorage (default true). */
   thread?: boolean;
@@ -16,13 +18,13 @@ export interface PatchAllOptions {
 
 const patchers: Record<PatchName, { patch(): void; unpatch(): void }> = {
   timers: { patch: patchTimers, unpatch: unpatchTimers },
-  net: { patch: () => {}, unpatch: () => {} },
-  thread: { patch: () => {}, unpatch: () => {} },
+  net: { patch: patchNet, unpatch: unpatchNet },
+  thread: { patch: patchThread, unpatch: unpatchThread },
 };
 
 /**
  * Applies every patch not switched off in `options` (`{ net: false }` keeps sockets as they are).
- * Patching twice is harmless. Returns the names of the patches now applied by this call or before.
+ * Patching twice is harmless. Returns the names of the patches this call asked for.
  */
 export function patchAll(options: PatchAllOptions = {}): PatchName[] {
   for (const key of Object.keys(options)) checkName(key);
@@ -33,5 +35,5 @@ export function patchAll(options: PatchAllOptions = {}): PatchName[] {
 
 /** Undoes every patch (for tests). Harmless when nothing is patched. */
 export function unpatchAll(): void {
-  for (const name of [...PATCH_NAMES].reverse()) patchers[name].unpatch();
+  for (const name of PATCH_NAMES) patchers[name].unpatch();
 }

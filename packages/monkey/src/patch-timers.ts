@@ -179,21 +179,61 @@ function patchedPromiseSetImmediate<T = void>(value?: T, options?: PromiseTimerO
 }
 
 /**
- * The interval iterator of timers/promises, each `next()` made a killable hub wait: a kill or
- * Timeout while waiting for the next tick ends the iteration (and its Node interval) at once.
+ * The interval iterator of timers/promises, with each `next()` a killable hub wait. Node's own is an
+ * async generator, whose `return()` waits for the pending tick, so a killed greenlet would leave its
+ * interval running until then; this one stops its interval at once.
  */
 function patchedPromiseSetInterval<T = void>(ms?: number, value?: T, options?: PromiseTimerOptions): AsyncIterableIterator<T> {
-  const inner = o.promiseSetInterval(ms, value as T, options as any);
-  if (greenletStorage.getStore() === undefined) return inner;
+  if (greenletStorage.getStore() === undefined || !plainOptions(options)) {
+    return o.promiseSetInterval(ms, value as T, options as any);
+  }
+  const signal = options?.signal;
+  let ticks = 0;
+  let done = false;
+  let wake: (() => void) | null = null;
+  let fail: ((error: unknown) => void) | null = null;
+  // Owned by the greenlet like any interval it starts, so a kill clears it even between next() calls.
+  const interval = patchedSetInterval(() => {
+    ticks++;
+    const w = wake;
+    wake = fail = null;
+    w?.();
+  }, ms);
+  if (options?.ref === false) interval.unref();
+  const onAbort = (): void => {
+    const f = fail;
+    finish();
+    f?.(abortError(signal!));
+  };
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    wake = fail = null;
+    o.clearInterval(interval);
+    signal?.removeEventListener('abort', onAbort);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   const iterator: AsyncIterableIterator<T> = {
-    next: () =>
-      waitFor<IteratorResult<T>>((resolve, reject) => {
-        inner.next().then(resolve, reject);
-        return () => {
-          void inner.return?.();
-        };
-      }),
-    return: (v?: any) => inner.return?.(v) ?? Promise.resolve({ done: true, value: v }),
+    async next(): Promise<IteratorResult<T>> {
+      if (signal?.aborted) {
+        finish();
+        throw abortError(signal);
+      }
+      if (done) return { done: true, value: undefined };
+      if (ticks === 0) {
+        await waitFor<void>((resolve, reject) => {
+          wake = resolve;
+          fail = reject;
+          return finish;
+        });
+      }
+      ticks--;
+      return { done: false, value: value as T };
+    },
+    async return(v?: any): Promise<IteratorResult<T>> {
+      finish();
+      return { done: true, value: v };
+    },
     [Symbol.asyncIterator]() {
       return iterator;
     },
