@@ -23,16 +23,16 @@ export const SIGNAL_REJECTED: Buffer = Buffer.from([255, 0, 0, 0]);
 export type VarValue = string | Uint8Array;
 export type VarsInput = Record<string, VarValue> | Iterable<readonly [string | Uint8Array, VarValue]>;
 
+function nonLatin1(what: string): UwsgiProtocolError {
+  return new UwsgiProtocolError(
+    'TSGI_ERR_UWSGI_NON_LATIN1',
+    `${what} contains characters above U+00FF; uwsgi vars are bytes and strings are sent as latin1: pass Buffer.from(value, 'utf8') to send UTF-8`,
+  );
+}
+
+/** Byte length of a key or value; strings are checked for non-latin1 chars when written. */
 function byteLen(value: string | Uint8Array, what: string): number {
-  if (typeof value === 'string') {
-    if (!isLatin1(value)) {
-      throw new UwsgiProtocolError(
-        'TSGI_ERR_UWSGI_NON_LATIN1',
-        `${what} contains characters above U+00FF; uwsgi vars are bytes and strings are sent as latin1: pass Buffer.from(value, 'utf8') to send UTF-8`,
-      );
-    }
-    return value.length;
-  }
+  if (typeof value === 'string') return value.length;
   if (value instanceof Uint8Array) return value.byteLength;
   throw new UwsgiProtocolError('TSGI_ERR_UWSGI_INVALID_ARGUMENT', `${what} must be a string or a Uint8Array, got ${value === null ? 'null' : typeof value}`);
 }
@@ -54,7 +54,7 @@ function measure(entries: ArrayLike<readonly [string | Uint8Array, VarValue]>): 
       throw new UwsgiProtocolError('TSGI_ERR_UWSGI_INVALID_ARGUMENT', `vars entry ${i} is not a [key, value] pair`);
     }
     const klen = byteLen(entry[0], `var key #${i}`);
-    const vlen = byteLen(entry[1], `var ${typeof entry[0] === 'string' ? JSON.stringify(entry[0]) : `#${i}`}`);
+    const vlen = byteLen(entry[1], `var #${i}`);
     if (klen === 0) {
       throw new UwsgiProtocolError('TSGI_ERR_UWSGI_NULL_KEY', `var #${i} has an empty key; uwsgi keys are never empty`, {
         logText: 'uwsgi key cannot be null. skip this var.',
@@ -68,20 +68,30 @@ function measure(entries: ArrayLike<readonly [string | Uint8Array, VarValue]>): 
   return size;
 }
 
-function writePart(buf: Buffer, value: string | Uint8Array, offset: number, len: number): number {
+function writePart(buf: Buffer, value: string | Uint8Array, offset: number, len: number, what: number): number {
   buf[offset] = len & 0xff;
   buf[offset + 1] = len >>> 8;
   offset += 2;
-  if (typeof value === 'string') latin1Write(buf, value, offset);
-  else buf.set(value, offset);
+  if (typeof value !== 'string') buf.set(value, offset);
+  else if (len < 64) {
+    // short strings: a JS loop beats a call into C++ per string, and checks for non-latin1 chars on the way
+    for (let i = 0; i < len; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 0xff) throw nonLatin1(`var #${what}`);
+      buf[offset + i] = c;
+    }
+  } else {
+    if (!isLatin1(value)) throw nonLatin1(`var #${what}`);
+    latin1Write(buf, value, offset);
+  }
   return offset + len;
 }
 
 function writeVars(buf: Buffer, entries: ArrayLike<readonly [string | Uint8Array, VarValue]>, offset: number): void {
   for (let i = 0; i < entries.length; i++) {
     const [k, v] = entries[i];
-    offset = writePart(buf, k, offset, typeof k === 'string' ? k.length : k.byteLength);
-    offset = writePart(buf, v, offset, typeof v === 'string' ? v.length : v.byteLength);
+    offset = writePart(buf, k, offset, typeof k === 'string' ? k.length : k.byteLength, i);
+    offset = writePart(buf, v, offset, typeof v === 'string' ? v.length : v.byteLength, i);
   }
 }
 

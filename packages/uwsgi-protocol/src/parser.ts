@@ -1,7 +1,7 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import { UwsgiProtocolError } from './errors.js';
 import { MAX_DATASIZE } from './codec.js';
-import { UwsgiVars, walkError, walkVars } from './vars.js';
+import { UwsgiVars, walkContentLength, walkError, walkTransferEncoding, walkVars } from './vars.js';
 
 export interface UwsgiRequestParserOptions {
   /** Largest vars block accepted, like uWSGI's --buffer-size (default 4096, at most 65535). */
@@ -59,7 +59,7 @@ export class UwsgiRequestParser {
   readonly maxVars: number;
   readonly limitPost: number;
   #state = ST_HEADER;
-  #header = Buffer.alloc(4);
+  #header: Buffer = EMPTY;
   #headerLen = 0;
   #block: Buffer = EMPTY;
   #blockLen = 0;
@@ -67,7 +67,14 @@ export class UwsgiRequestParser {
   #received = 0;
   #error: UwsgiProtocolError | null = null;
 
-  constructor({ bufferSize = DEFAULT_BUFFER_SIZE, maxVars = DEFAULT_MAX_VARS, limitPost = 0 }: UwsgiRequestParserOptions = {}) {
+  constructor(options?: UwsgiRequestParserOptions) {
+    if (options === undefined) {
+      this.bufferSize = DEFAULT_BUFFER_SIZE;
+      this.maxVars = DEFAULT_MAX_VARS;
+      this.limitPost = 0;
+      return;
+    }
+    const { bufferSize = DEFAULT_BUFFER_SIZE, maxVars = DEFAULT_MAX_VARS, limitPost = 0 } = options;
     this.bufferSize = checkOption(bufferSize, 'bufferSize', 1, MAX_DATASIZE);
     this.maxVars = checkOption(maxVars, 'maxVars', 1, 1 << 20);
     this.limitPost = checkOption(limitPost, 'limitPost', 0, Number.MAX_SAFE_INTEGER);
@@ -106,6 +113,7 @@ export class UwsgiRequestParser {
           return this.#complete(chunk[0], chunk[3], chunk, 4, 4 + datasize);
         }
       }
+      if (this.#header === EMPTY) this.#header = Buffer.alloc(4);
       while (this.#headerLen < 4 && offset < len) this.#header[this.#headerLen++] = chunk[offset++];
       if (this.#headerLen < 4) return null;
       this.#datasize = this.#header[1] | (this.#header[2] << 8);
@@ -153,13 +161,14 @@ export class UwsgiRequestParser {
   }
 
   #complete(modifier1: number, modifier2: number, buf: Buffer, start: number, end: number, rest?: Buffer): UwsgiParseResult {
-    const offsets = new Int32Array(2 * Math.min(this.maxVars, (end - start) >> 2));
+    // a plain array: allocating a typed array costs more than the whole walk
+    const offsets: number[] = [];
     const n = walkVars(buf, start, end, this.maxVars, offsets);
     if (n < 0) return this.#fail(walkError(n, end - start, this.maxVars));
     const vars = new UwsgiVars(buf, start, end, offsets, n);
     let contentLength = 0;
     let chunked = false;
-    const cl = vars.lastIndexOf('CONTENT_LENGTH');
+    const cl = walkContentLength;
     if (cl >= 0 && vars.valueBytes(cl).length > 0) {
       const parsed = parseContentLength(vars.valueBytes(cl));
       if (parsed < 0) {
@@ -178,7 +187,7 @@ export class UwsgiRequestParser {
       }
       contentLength = parsed;
     } else {
-      const te = vars.lastIndexOf('HTTP_TRANSFER_ENCODING');
+      const te = walkTransferEncoding;
       chunked = te >= 0 && isChunked(vars.valueBytes(te));
     }
     this.#state = ST_DONE;

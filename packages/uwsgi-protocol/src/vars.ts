@@ -14,16 +14,30 @@ export const WALK_MAX_VARS = -3;
 
 /** The length field that overran the block in the last failed walk (what uWSGI prints as `current strsize`). */
 export let walkStrsize = 0;
+/** Index of the last CONTENT_LENGTH / HTTP_TRANSFER_ENCODING var seen by the last walk, or -1. */
+export let walkContentLength = -1;
+export let walkTransferEncoding = -1;
+
+const CONTENT_LENGTH = 'CONTENT_LENGTH';
+const HTTP_TRANSFER_ENCODING = 'HTTP_TRANSFER_ENCODING';
+
+function keyIs(buf: Uint8Array, at: number, name: string): boolean {
+  for (let j = 0; j < name.length; j++) if (buf[at + j] !== name.charCodeAt(j)) return false;
+  return true;
+}
 
 /**
- * Validates the vars block buf[start, end) and records, for each var, the offset of its key and of its value into
- * `out` (2 entries per var; a key ends 2 bytes before its value starts, a value ends 2 bytes before the next key).
- * Returns the number of vars or a WALK_* code. It never reads outside [start, end).
+ * Validates the vars block buf[start, end) and records the offset of each var's key in `out` (the key length sits
+ * in the 2 bytes before it, the value length right after it, so one offset locates both). Returns the number of
+ * vars or a WALK_* code. It never reads outside [start, end). On the way it notes where CONTENT_LENGTH and
+ * HTTP_TRANSFER_ENCODING are, so the parser needs no second pass.
  */
-export function walkVars(buf: Uint8Array, start: number, end: number, maxVars: number, out: Int32Array | number[]): number {
+export function walkVars(buf: Uint8Array, start: number, end: number, maxVars: number, out: number[]): number {
   let p = start;
   let n = 0;
   let last = 0;
+  walkContentLength = -1;
+  walkTransferEncoding = -1;
   while (p < end) {
     if (p + 2 >= end) {
       // one or two trailing bytes cannot hold a key length plus a key: uWSGI reports the last length it had read
@@ -46,8 +60,10 @@ export function walkVars(buf: Uint8Array, start: number, end: number, maxVars: n
       return WALK_OVERRUN;
     }
     if (n === maxVars) return WALK_MAX_VARS;
-    out[2 * n] = keyStart;
-    out[2 * n + 1] = p;
+    if (klen === 14) {
+      if (keyIs(buf, keyStart, CONTENT_LENGTH)) walkContentLength = n;
+    } else if (klen === 22 && keyIs(buf, keyStart, HTTP_TRANSFER_ENCODING)) walkTransferEncoding = n;
+    out.push(keyStart);
     n++;
     last = vlen;
     p += vlen;
@@ -84,13 +100,13 @@ export class UwsgiVars implements Iterable<VarPair> {
   readonly end: number;
   /** Number of vars. */
   readonly length: number;
-  readonly #offsets: Int32Array | number[];
+  readonly #keys: number[];
 
-  constructor(buffer: Buffer, start: number, end: number, offsets: Int32Array | number[], length: number) {
+  constructor(buffer: Buffer, start: number, end: number, keyOffsets: number[], length: number) {
     this.buffer = buffer;
     this.start = start;
     this.end = end;
-    this.#offsets = offsets;
+    this.#keys = keyOffsets;
     this.length = length;
   }
 
@@ -100,27 +116,33 @@ export class UwsgiVars implements Iterable<VarPair> {
   }
 
   #keyEnd(i: number): number {
-    return this.#offsets[2 * i + 1] - 2;
+    const ks = this.#keys[i];
+    return ks + (this.buffer[ks - 2] | (this.buffer[ks - 1] << 8));
+  }
+
+  #valueStart(i: number): number {
+    return this.#keyEnd(i) + 2;
   }
 
   #valueEnd(i: number): number {
-    return i + 1 < this.length ? this.#offsets[2 * i + 2] - 2 : this.end;
+    const ke = this.#keyEnd(i);
+    return ke + 2 + (this.buffer[ke] | (this.buffer[ke + 1] << 8));
   }
 
   key(i: number): string {
     this.#check(i);
-    return latin1Slice(this.buffer, this.#offsets[2 * i], this.#keyEnd(i));
+    return latin1Slice(this.buffer, this.#keys[i], this.#keyEnd(i));
   }
 
   value(i: number): string {
     this.#check(i);
-    return latin1Slice(this.buffer, this.#offsets[2 * i + 1], this.#valueEnd(i));
+    return latin1Slice(this.buffer, this.#valueStart(i), this.#valueEnd(i));
   }
 
   /** The value's bytes (a view, not a copy: copy it if you keep it beyond the request). */
   valueBytes(i: number): Buffer {
     this.#check(i);
-    return this.buffer.subarray(this.#offsets[2 * i + 1], this.#valueEnd(i));
+    return this.buffer.subarray(this.#valueStart(i), this.#valueEnd(i));
   }
 
   /** Index of the last var named `name`, or -1. Compares bytes, so it makes no strings. */
@@ -128,7 +150,7 @@ export class UwsgiVars implements Iterable<VarPair> {
     const buf = this.buffer;
     const len = name.length;
     outer: for (let i = this.length - 1; i >= 0; i--) {
-      const ks = this.#offsets[2 * i];
+      const ks = this.#keys[i];
       if (this.#keyEnd(i) - ks !== len) continue;
       for (let j = 0; j < len; j++) if (buf[ks + j] !== name.charCodeAt(j)) continue outer;
       return i;
