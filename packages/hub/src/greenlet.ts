@@ -68,9 +68,16 @@ const spawnHooks: SpawnHook[] = [];
 
 let nextId = 1;
 
-/** Waits for the start gate, then runs the body; never rejects. */
-async function runGreenlet(g: Greenlet<any>, gate: Promise<void>): Promise<void> {
-  await gate;
+/**
+ * Runs the body once the start gate opens. Written with then() rather than as an async function:
+ * a parked greenlet then holds no suspended async frame of the hub's, only the user's own.
+ */
+function runGreenlet(g: Greenlet<any>, gate: Promise<void>): void {
+  // The reaction captures the current context: the spawner's, with g as the current greenlet.
+  void gate.then(() => startBody(g));
+}
+
+function startBody(g: Greenlet<any>): void {
   if (g._state !== State.Scheduled) return;
   g._state = State.Running;
   const monitor = hub._monitor;
@@ -78,14 +85,18 @@ async function runGreenlet(g: Greenlet<any>, gate: Promise<void>): Promise<void>
   let result: unknown;
   try {
     result = g._fn!.apply(undefined, g._args!);
-    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-      result = await result;
-    }
   } catch (error) {
     g._finish(undefined, error, true);
     return;
   }
-  g._finish(result, undefined, false);
+  if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<unknown>).then === 'function') {
+    Promise.resolve(result).then(
+      (value) => g._finish(value, undefined, false),
+      (error: unknown) => g._finish(undefined, error, true),
+    );
+  } else {
+    g._finish(result, undefined, false);
+  }
 }
 
 class LaterStart implements TimerEntry {
@@ -339,10 +350,10 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
   private _scheduleLinks(): void {
     if (this._notifying) return;
     this._notifying = true;
-    hub.callSoon(this._notifyLinks);
+    hub.callSoon(() => this._notifyLinks());
   }
 
-  private readonly _notifyLinks = (): void => {
+  private _notifyLinks(): void {
     this._notifying = false;
     const links = this._links;
     if (links === null) return;
@@ -356,7 +367,7 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
         hub.handleError(`link ${cb.name || 'callback'} of ${this.toString()}`, error);
       }
     }
-  };
+  }
 
   private _addLink(cb: LinkCallback<T>, kind: LinkKind): void {
     (this._links ??= []).push({ cb, kind });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GreenletExit } from './errors.js';
 import { getCurrent, spawn } from './greenlet.js';
+import { Event } from './event.js';
 import { getHub, sleep } from './hub.js';
 import { greenletStorage, onKill, onSpawn, runInGreenlet, waitFor } from './internal.js';
 import { withTimeout } from './timeout.js';
@@ -9,13 +10,15 @@ import { withTimeout } from './timeout.js';
 describe('@tsgi/hub/internal', () => {
   it('waitFor is killable and runs the cancel function before rejecting', async () => {
     const events: string[] = [];
+    const registered = new Event();
     const g = spawn(() =>
       waitFor<void>(() => {
         events.push('registered');
+        registered.set();
         return () => events.push('cancelled');
       }),
     );
-    await sleep(0.001);
+    await registered.wait();
     await g.kill();
     assert.deepEqual(events, ['registered', 'cancelled']);
     assert.ok(g.value instanceof GreenletExit);

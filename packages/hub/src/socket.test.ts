@@ -45,7 +45,7 @@ describe('@tsgi/hub/socket', () => {
       await sleep(60);
       return gethostbyname('localhost');
     });
-    await sleep(0.001);
+    await sleep(0.01);
     await g.kill();
     assert.ok(g.value instanceof GreenletExit);
   });
