@@ -16,6 +16,7 @@ export interface UwsgiExchange {
 }
 
 export interface FakeUwsgi {
+  readonly server: net.Server;
   readonly port: number;
   readonly address: string;
   readonly exchanges: UwsgiExchange[];
@@ -59,6 +60,7 @@ export async function startFakeUwsgi(handler: (ex: UwsgiExchange) => void | Prom
   await once(server, 'listening');
   const port = (server.address() as net.AddressInfo).port;
   return {
+    server,
     port,
     address: `127.0.0.1:${port}`,
     exchanges,
