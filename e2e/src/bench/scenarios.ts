@@ -205,9 +205,10 @@ export const uwsgiSleepers: Side = {
       cpu: ctx.layout.server,
     });
     const worker = uwsgi.workerPids()[0];
+    // Idle RSS once, before any load: memory taken by a run is not given back before the next.
+    const idle = (await readRss(worker)) ?? 0;
     return {
       async measure() {
-        const idle = (await readRss(worker)) ?? 0;
         const sampler = sampleRss([worker]);
         let r;
         try {
