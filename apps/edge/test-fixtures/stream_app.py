@@ -1,0 +1,25 @@
+# A small streaming WSGI app for tsgi-edge's e2e checks under real uWSGI (--gevent):
+#   /unbuffered/, /buffered/  -> the crazy example's shape: a first line, a 3 s gevent sleep, then the rest
+#   /env/...                  -> the request's uwsgi vars as JSON (what the front proxy sent)
+#   /accel-no/                -> like /buffered/ but the app asks for X-Accel-Buffering: no
+import json
+import gevent
+
+
+def application(environ, start_response):
+    path = environ.get('PATH_INFO', '')
+    if path.startswith('/env/'):
+        body = json.dumps({k: v for k, v in environ.items() if isinstance(v, str)}, sort_keys=True).encode()
+        start_response('200 OK', [('Content-Type', 'application/json'), ('Content-Length', str(len(body)))])
+        return [body]
+    headers = [('Content-Type', 'text/html')]
+    if path.startswith('/accel-no/'):
+        headers.append(('X-Accel-Buffering', 'no'))
+    start_response('200 OK', headers)
+    return stream()
+
+
+def stream():
+    yield b"sleeping for 3 seconds...\n"
+    gevent.sleep(3)
+    yield b"done\n"
