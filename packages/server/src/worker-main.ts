@@ -169,12 +169,12 @@ async function stop(mode: 'graceful' | 'brutal', reason: string): Promise<void> 
     process.exit(0);
   }
   log?.info(`Gracefully killing worker ${workerId} (pid: ${process.pid})... (${reason})`);
-  engine.stopAccepting();
+  const draining = engine.drain();
   if (engine.cores.busyCount > 0) {
     for (const ctx of engine.inFlight) log?.info(`worker ${workerId} (pid: ${process.pid}) core ${ctx.core} is managing "${ctx.method} ${ctx.uri}" for ${ctx.remoteAddr}`);
     log?.info(`waiting for ${engine.cores.busyCount} running requests on worker ${workerId} (pid: ${process.pid})...`);
   }
-  await engine.whenIdle();
+  await draining;
   const settings = init.settings;
   const background = [...engine.background];
   if (background.length > 0) {

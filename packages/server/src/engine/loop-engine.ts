@@ -86,6 +86,7 @@ export class LoopEngine {
   #httpServers = new Map<number, http.Server>();
   #pendingSockets: Array<{ socket: Socket; engineSocket: EngineSocket }> = [];
   #pendingHttp: PendingHttp[] = [];
+  #activeHttp = new Set<ServerResponse>();
   #accepting = false;
   #stopping = false;
   #lastQueueFullLog = 0;
@@ -154,6 +155,21 @@ export class LoopEngine {
     this.#stopping = true;
     this.#accepting = false;
     for (const gate of this.#gates) gate.shutdown();
+    for (const res of this.#activeHttp) res.shouldKeepAlive = false;
+  }
+
+  /**
+   * Stops accepting, then waits for in-flight requests. Keep-alive connections that are idle get
+   * `graceSeconds` to carry one last request (answered with `Connection: close`) before they are
+   * closed: closing them at once races a client that is sending on them, which it sees as a reset.
+   */
+  async drain(graceSeconds = 1): Promise<void> {
+    this.stopAccepting();
+    if (this.#httpServers.size > 0) {
+      await new Promise((resolve) => setTimeout(resolve, graceSeconds * 1000));
+      for (const server of this.#httpServers.values()) server.closeIdleConnections();
+    }
+    await this.whenIdle();
     for (const server of this.#httpServers.values()) server.closeIdleConnections();
   }
 
@@ -230,6 +246,8 @@ export class LoopEngine {
   #createHttpServer(engineSocket: EngineSocket): http.Server {
     const server = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
       if (this.#stopping) res.shouldKeepAlive = false;
+      this.#activeHttp.add(res);
+      res.once('close', () => this.#activeHttp.delete(res));
       const pending = { req, res, socket: engineSocket };
       const core = this.#acquireCore();
       if (core < 0) {
