@@ -68,3 +68,8 @@ export {
 } from './config/index.js';
 export { formatRequestLogLine, formatCtime, type RequestLogLineOptions } from './logging/request-log.js';
 export { compileLogFormat, LOG_FORMAT_VARIABLES, type LogFormatter } from './logging/log-format.js';
+export { fromNodeListener, type NodeRequestListener } from './adapters/node-listener.js';
+export { fromFetch, type FetchHandler } from './adapters/fetch-handler.js';
+export { toNodeListener, type ToNodeListenerOptions } from './adapters/to-node-listener.js';
+export { AdapterArgumentError, FetchResponseError, NodeResponseError } from './adapters/errors.js';
+export { detectApp, type AppType, type DetectedApp } from './engine/app-adapter.js';

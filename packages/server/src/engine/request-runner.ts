@@ -103,8 +103,18 @@ export class RequestRunner {
     await this.#sink.end();
   }
 
+  /**
+   * `environ['tsgi.trailers'](pairs)`: trailer fields to send after the last body chunk (replacing any
+   * set before). Only HTTP/1.1 chunked responses carry them; elsewhere they are dropped.
+   */
+  readonly setTrailers = (pairs: ReadonlyArray<readonly [string, string]>): void => {
+    this.#sink.trailers = validateHeaders(pairs);
+  };
+
   /** Calls the app and sends its response; resolves when done. Throws what the app threw. */
   async run(app: TsgiApplication, environ: Environ): Promise<void> {
+    environ['tsgi.trailers'] = this.setTrailers;
+    if (this.#sink.disconnected !== undefined) environ['tsgi.disconnected'] = this.#sink.disconnected;
     const body = await app(environ, this.startResponse);
     await this.#drain(body);
     await this.#finish();

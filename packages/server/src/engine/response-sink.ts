@@ -25,6 +25,10 @@ export interface ResponseSink {
   abort(): void;
   /** Cooperative waits done for drain (counted as switches). */
   readonly waits: number;
+  /** Aborted when the peer goes away before the response ended (published as `environ['tsgi.disconnected']`). */
+  readonly disconnected?: AbortSignal;
+  /** Trailer fields to send after the body, where the transport can carry them (see `end()`). */
+  trailers?: HeaderPair[];
 }
 
 function statusCode(status: string): number {
@@ -42,9 +46,13 @@ export class RawSocketSink implements ResponseSink {
   headerBytes = 0;
   headerCount = 0;
   waits = 0;
+  trailers?: HeaderPair[];
   #socket: Socket;
   #protocol: string;
   #timeoutSeconds: number;
+  #ended = false;
+  #disconnect = new AbortController();
+  readonly disconnected: AbortSignal = this.#disconnect.signal;
 
   constructor(socket: Socket, serverProtocol: string, timeoutSeconds: number) {
     this.#socket = socket;
@@ -52,6 +60,7 @@ export class RawSocketSink implements ResponseSink {
     this.#timeoutSeconds = timeoutSeconds;
     socket.once('close', () => {
       this.clientGone = true;
+      if (!this.#ended) this.#disconnect.abort(new ClientDisconnectedError('the client closed the connection before the response ended'));
     });
   }
 
@@ -88,7 +97,9 @@ export class RawSocketSink implements ResponseSink {
     });
   }
 
+  /** A uwsgi response is delimited by the connection's close, so there is no place for trailers: they are dropped. */
   async end(): Promise<void> {
+    this.#ended = true;
     if (this.#socket.destroyed) return;
     this.#socket.end();
   }
@@ -106,14 +117,19 @@ export class HttpResponseSink implements ResponseSink {
   headerBytes = 0;
   headerCount = 0;
   waits = 0;
+  trailers?: HeaderPair[];
   #res: ServerResponse;
   #timeoutSeconds: number;
+  #disconnect = new AbortController();
+  readonly disconnected: AbortSignal = this.#disconnect.signal;
 
   constructor(res: ServerResponse, timeoutSeconds: number) {
     this.#res = res;
     this.#timeoutSeconds = timeoutSeconds;
     res.once('close', () => {
-      if (!res.writableFinished) this.clientGone = true;
+      if (res.writableFinished) return;
+      this.clientGone = true;
+      this.#disconnect.abort(new ClientDisconnectedError('the client closed the connection before the response ended'));
     });
   }
 
@@ -147,8 +163,10 @@ export class HttpResponseSink implements ResponseSink {
     });
   }
 
+  /** Trailers go out only on a chunked response (no Content-Length, HTTP/1.1); Node drops them otherwise. */
   async end(): Promise<void> {
     if (this.#res.destroyed) return;
+    if (this.trailers !== undefined && this.trailers.length > 0 && this.#res.chunkedEncoding) this.#res.addTrailers(this.trailers);
     this.#res.end();
   }
 
