@@ -15,6 +15,8 @@ export interface ParsedArgs {
   readonly help: boolean;
   readonly version: boolean;
   readonly testConfig: boolean;
+  /** `--help-markdown`: print the option tables as Markdown (for the README). */
+  readonly markdown: boolean;
 }
 
 /** Parses `--key value` / `--key=value` flags; every option of the table is a flag (`_` → `-`). */
@@ -24,6 +26,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let help = false;
   let version = false;
   let testConfig = false;
+  let markdown = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') {
@@ -32,6 +35,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
     if (arg === '--version' || arg === '-v') {
       version = true;
+      continue;
+    }
+    if (arg === '--help-markdown') {
+      markdown = true;
       continue;
     }
     if (arg === '--test-config' || arg === '-t') {
@@ -50,7 +57,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (key === 'config') configFile = value;
     else values[key] = value;
   }
-  return { configFile, values, help, version, testConfig };
+  return { configFile, values, help, version, testConfig, markdown };
 }
 
 /** Flags and the config file combined: flags override the file's top level; a pass flag adds a location. */
@@ -114,7 +121,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(helpText());
       return 0;
     }
-    if (argv.includes('--help-markdown')) {
+    if (args.markdown) {
       process.stdout.write(`${optionsMarkdown('server')}\n\n${optionsMarkdown('location')}\n`);
       return 0;
     }
