@@ -9,7 +9,8 @@ import http from 'node:http';
 import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
 import { Greenlet } from '@tsgi/hub';
-import { greenletStorage, onKill } from '@tsgi/hub/internal';
+import { greenletStorage } from '@tsgi/hub/internal';
+import { onGreenletKill, useKillHooks } from './kill-hooks.js';
 import { getaddrinfo, type AddrInfo } from '@tsgi/hub/socket';
 import { markPatched } from './registry.js';
 
@@ -39,7 +40,7 @@ function socketSet(g: Greenlet<any>): Set<net.Socket> {
     const s = new Set<net.Socket>();
     set = s;
     socketsOf.set(g, s);
-    onKill(g, (reason) => {
+    onGreenletKill(g, (reason) => {
       socketsOf.delete(g);
       for (const socket of s) socket.destroy(asError(reason));
       s.clear();
@@ -53,8 +54,11 @@ function asError(reason: unknown): Error {
   return reason instanceof Error ? reason : Object.assign(new Error(`greenlet killed with ${String(reason)}`), { cause: reason });
 }
 
+const NOT_KILLED: unknown = (new Greenlet(() => undefined) as any)._killReason;
+const killed = (g: Greenlet<any>): boolean => (g as any)._killReason !== NOT_KILLED;
+
 function ownable(g: Greenlet<any> | null | undefined): g is Greenlet<any> {
-  return g !== null && g !== undefined && !g.dead && !g.signal.aborted;
+  return g !== null && g !== undefined && !g.dead && !killed(g);
 }
 
 /** Makes `owner` (null: nobody) the owner of `socket`, releasing it from its previous owner. */
@@ -100,7 +104,7 @@ function patchedAddRequest(this: http.Agent, req: http.ClientRequest, ...rest: a
 function patchedThrow(this: Greenlet<any>, exc: unknown): void {
   const inHubWait = (this as any)._wait !== null;
   original.throwInto.call(this, exc);
-  if (inHubWait || this.signal.aborted) return;
+  if (inHubWait || killed(this)) return;
   const sockets = socketsOf.get(this);
   if (sockets === undefined || sockets.size === 0) return;
   const err = asError(exc);
@@ -197,6 +201,7 @@ function install(on: boolean): void {
 export function patchNet(): void {
   if (patched) return;
   install(true);
+  useKillHooks(true);
   patched = true;
   markPatched('net', true);
 }
@@ -205,6 +210,7 @@ export function patchNet(): void {
 export function unpatchNet(): void {
   if (!patched) return;
   install(false);
+  useKillHooks(false);
   patched = false;
   markPatched('net', false);
 }

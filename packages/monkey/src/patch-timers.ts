@@ -7,8 +7,9 @@ import { syncBuiltinESMExports } from 'node:module';
 import nodeTimers from 'node:timers';
 import timersPromises from 'node:timers/promises';
 import { promisify } from 'node:util';
-import type { Greenlet } from '@tsgi/hub';
-import { greenletStorage, onKill, waitFor } from '@tsgi/hub/internal';
+import { Greenlet } from '@tsgi/hub';
+import { greenletStorage, waitFor } from '@tsgi/hub/internal';
+import { onGreenletKill, useKillHooks } from './kill-hooks.js';
 import { markPatched } from './registry.js';
 
 /** The functions as they were when this module was first evaluated (before any patch of ours). */
@@ -48,7 +49,7 @@ function ownedBy(g: Greenlet<any>): Owned {
     const r: Owned = { timeouts: new Set(), immediates: new Set(), sweepAt: SWEEP_MIN };
     rec = r;
     owners.set(g, r);
-    onKill(g, () => {
+    onGreenletKill(g, () => {
       owners.delete(g);
       for (const t of r.timeouts) o.clearTimeout(t);
       for (const i of r.immediates) o.clearImmediate(i);
@@ -71,12 +72,14 @@ function remember<T extends object>(set: Set<T>, rec: Owned, t: T): void {
   }
 }
 
+/** A greenlet already killed (and still running, having caught the exit) owns nothing new. */
 function ownable(g: Greenlet<any> | undefined): g is Greenlet<any> {
-  return g !== undefined && !g.dead && !g.signal.aborted;
+  return g !== undefined && !g.dead && (g as unknown as { _killReason: unknown })._killReason === NOT_KILLED;
 }
+const NOT_KILLED: unknown = (new Greenlet(() => undefined) as unknown as { _killReason: unknown })._killReason;
 
 function patchedSetTimeout(this: unknown, callback: (...args: any[]) => void, ms?: number, ...args: any[]): NodeJS.Timeout {
-  const t = o.setTimeout(callback, ms, ...args);
+  const t = args.length === 0 ? o.setTimeout(callback, ms) : o.setTimeout(callback, ms, ...args);
   const g = greenletStorage.getStore();
   if (ownable(g)) {
     const rec = ownedBy(g);
@@ -86,7 +89,7 @@ function patchedSetTimeout(this: unknown, callback: (...args: any[]) => void, ms
 }
 
 function patchedSetInterval(this: unknown, callback: (...args: any[]) => void, ms?: number, ...args: any[]): NodeJS.Timeout {
-  const t = o.setInterval(callback, ms, ...args);
+  const t = args.length === 0 ? o.setInterval(callback, ms) : o.setInterval(callback, ms, ...args);
   const g = greenletStorage.getStore();
   if (ownable(g)) {
     const rec = ownedBy(g);
@@ -96,7 +99,7 @@ function patchedSetInterval(this: unknown, callback: (...args: any[]) => void, m
 }
 
 function patchedSetImmediate(this: unknown, callback: (...args: any[]) => void, ...args: any[]): NodeJS.Immediate {
-  const i = o.setImmediate(callback, ...args);
+  const i = args.length === 0 ? o.setImmediate(callback) : o.setImmediate(callback, ...args);
   const g = greenletStorage.getStore();
   if (ownable(g)) {
     const rec = ownedBy(g);
@@ -276,6 +279,7 @@ export function patchTimers(): void {
     patchedPromiseSetImmediate,
     patchedPromiseSetInterval,
   );
+  useKillHooks(true);
   patched = true;
   markPatched('timers', true);
 }
@@ -284,6 +288,7 @@ export function patchTimers(): void {
 export function unpatchTimers(): void {
   if (!patched) return;
   install(o.setTimeout, o.setInterval, o.setImmediate, o.promiseSetTimeout, o.promiseSetImmediate, o.promiseSetInterval);
+  useKillHooks(false);
   patched = false;
   markPatched('timers', false);
 }
