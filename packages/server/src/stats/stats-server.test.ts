@@ -128,6 +128,8 @@ test('a collect() that throws synchronously or never settles is answered within 
   const sync = await started(t, startStatsServer({ address: ':0', collect: () => { throw new TypeError('boom'); }, log: (l) => lines.push(l) }));
   assert.match(JSON.parse(await readRaw(sync.address)).error, /boom/);
   const hung = await started(t, startStatsServer({ address: ':0', http: true, timeout: 0.2, collect: () => new Promise<StatsSnapshot>(() => {}), log: (l) => lines.push(l) }));
+  const hungRaw = await started(t, startStatsServer({ address: ':0', timeout: 0.2, collect: () => new Promise<StatsSnapshot>(() => {}), log: (l) => lines.push(l) }));
+  assert.equal(JSON.parse(await readRaw(hungRaw.address)).code, 'TSGI_ERR_STATS_COLLECT');
   const res = await httpGet(hung.address, '/');
   assert.equal(res.status, 500);
   assert.match(JSON.parse(res.body).error, /longer than 0\.2 s/);
@@ -220,4 +222,22 @@ test('close() ends a client that connected but never read, and resolves', async 
   await server.close();
   await closed;
   await assert.rejects(readRaw(server.address));
+});
+
+test('a raw client that stops reading a big answer is cut off after the timeout, with a log line', async (t) => {
+  const big = snapshot();
+  const core = big.workers[0].cores[0];
+  big.workers[0].cores = Array.from({ length: 60_000 }, (_, id) => ({ ...core, id }));
+  const lines: string[] = [];
+  const server = await started(t, startStatsServer({ address: ':0', timeout: 0.3, collect: async () => big, log: (l) => lines.push(l) }));
+  const [host, port] = [server.address.split(':')[0], Number(server.address.split(':')[1])];
+  const client = net.connect(port, host);
+  t.after(() => client.destroy());
+  client.on('error', () => {});
+  client.pause();
+  const deadline = Date.now() + 10_000;
+  while (!lines.some((l) => /did not read its answer within 0\.3 s; connection closed/.test(l))) {
+    assert.ok(Date.now() < deadline, lines.join('\n'));
+    await new Promise((r) => setTimeout(r, 20));
+  }
 });

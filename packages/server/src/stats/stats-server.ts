@@ -232,16 +232,24 @@ export async function startStatsServer(options: StatsServerOptions): Promise<Sta
       socket.on('close', () => sockets.delete(socket));
       // The client may reset or never read; neither may reach the master as an exception.
       socket.on('error', () => socket.destroy());
-      socket.setTimeout(timeout * 1000, () => socket.destroy());
       socket.resume();
+      // Armed once the answer is written: collect() has its own deadline, this one is for a reader
+      // that stops reading (the answer of a big instance does not fit in the socket buffers).
+      const answer = (text: string) => {
+        socket.setTimeout(timeout * 1000, () => {
+          log(`stats client ${socket.remoteAddress ?? 'on ' + bound} did not read its answer within ${timeout} s; connection closed`);
+          socket.destroy();
+        });
+        socket.end(text);
+      };
       collect().then(
         (snapshot) => {
-          socket.end(`${JSON.stringify(uwsgiStatsDocument(snapshot))}\n`);
+          answer(`${JSON.stringify(uwsgiStatsDocument(snapshot))}\n`);
           if (statsServedChannel.hasSubscribers) statsServedChannel.publish({ kind: 'json', address: bound });
         },
         (error: StatsCollectError) => {
           reportError(error, bound, log);
-          socket.end(errorDocument(error));
+          answer(errorDocument(error));
         },
       );
     });
