@@ -181,7 +181,11 @@ export function relayResponse(opts: RelayOptions): Promise<RelayResult> {
 
     if (!head.buffering) {
       writeHead();
-      res.flushHeaders();
+      // The head goes out with the first chunk when that is already here (one write, as nginx after one recv);
+      // otherwise on its own right after, so a client sees it before a slow first chunk.
+      setImmediate(() => {
+        if (!done && !res.writableEnded && bytes === 0) res.flushHeaders();
+      });
       body.on('data', (chunk: Buffer) => {
         if (done) return;
         bytes += chunk.length;
@@ -271,6 +275,11 @@ export function relayResponse(opts: RelayOptions): Promise<RelayResult> {
             const data = parts.length === 1 ? first : Buffer.concat(parts, size);
             writeHead();
             bytes += data.length;
+            if (c.ended && c.pending === 0 && !upstreamFailure) {
+              // The last bytes and the end of the response in one write.
+              res.end(data, () => finish('complete'));
+              return;
+            }
             if (!res.write(data) && !(await drained())) return;
           }
           if (c.ended && c.pending === 0) {
