@@ -256,6 +256,32 @@ describe('the loop engine', { skip }, () => {
   });
 });
 
+describe('responses known up front', { skip }, () => {
+  test('go out in one write with a Content-Length instead of chunked encoding', async () => {
+    const tsgi = await startTsgi(['--gevent', '10', '--http-socket', '127.0.0.1:0', '--module', join(REPO_ROOT, 'e2e', 'apps', 'hello-app.ts')]);
+    try {
+      const res = await fetch(tsgi.url + '/');
+      assert.equal(await res.text(), 'Hello World');
+      assert.equal(res.headers.get('content-length'), '11');
+      assert.equal(res.headers.get('transfer-encoding'), null);
+      await tsgi.waitForLine(/GET \/ => generated 11 bytes in \d+ msecs \(HTTP\/1\.1 200\) 1 headers in \d+ bytes/, 5);
+    } finally {
+      await tsgi.stop();
+    }
+  });
+});
+
+describe('--gevent-monkey-patch', { skip }, () => {
+  test('requestContext() still reaches greenlets a request spawns (the request store is inherited)', async () => {
+    const tsgi = await startTsgi(['--gevent', '10', '--http-socket', '127.0.0.1:0', '--module', APP, '--gevent-monkey-patch']);
+    try {
+      assert.equal((await httpGet(tsgi.url + '/context?m=1')).body, 'child saw /context?m=1 on worker 1');
+    } finally {
+      await tsgi.stop();
+    }
+  });
+});
+
 describe('startup errors', { skip }, () => {
   async function runToExit(args: string[]): Promise<{ code: number | null; output: string }> {
     const proc = await startProcess(process.execPath, [TSGI_BIN, ...args], { name: 'tsgi' });

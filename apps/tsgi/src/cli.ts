@@ -1,10 +1,12 @@
-import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { edgeFrontRouter, formatHelp, parseCommandLine, runServer, runSignalClient, TSGI_VERSION, type ParsedCommandLine } from '@tsgi/server';
 
 /** The tsgi-edge program, started as the `--http` front router (uWSGI's `--http` starts its HTTP router the same way). */
 function edgeBin(): string {
-  const require = createRequire(import.meta.url);
-  return require.resolve('tsgi-edge/bin/tsgi-edge.js');
+  // tsgi-edge exports only its library entry (dist/index.js); its bin sits beside dist/.
+  const entry = fileURLToPath(import.meta.resolve('tsgi-edge'));
+  return join(dirname(entry), '..', 'bin', 'tsgi-edge.js');
 }
 
 /** The `tsgi` command: parse, hand over to @tsgi/server, turn the outcome into an exit code. */
@@ -33,6 +35,9 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write('tsgi: no socket to serve on: give --socket ADDR, --http-socket ADDR or --http ADDR [TSGI_ERR_NO_SOCKET]\n');
         return 1;
       }
-      return runServer(parsed.options, { cwd: process.cwd(), startFrontRouter: edgeFrontRouter(edgeBin()) });
+      return runServer(parsed.options, {
+        cwd: process.cwd(),
+        ...(parsed.options.http.length > 0 ? { startFrontRouter: edgeFrontRouter(edgeBin()) } : {}),
+      });
   }
 }

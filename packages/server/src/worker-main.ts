@@ -9,6 +9,7 @@ import { createSignalAllowList, createSignalApi, createSignalDecorators, Postfor
 import { loadApp } from './engine/app-loader.js';
 import { toTsgiApplication } from './engine/app-adapter.js';
 import { LoopEngine, type EngineLogger } from './engine/loop-engine.js';
+import { requestStorage } from './engine/request-context.js';
 import type { MasterToWorker, WorkerInit, WorkerStats } from './ipc-messages.js';
 import { MasterChannel, sendToMaster } from './worker-ipc.js';
 import { createWorkerLogger } from './worker-logger.js';
@@ -92,6 +93,16 @@ function checkRecycle(): void {
   sendToMaster({ t: 'recycle', reason });
 }
 
+/**
+ * `--gevent-monkey-patch`: timers, sockets and AsyncLocalStorage become greenlet-aware. The request
+ * context is the one store that must still flow into greenlets a request spawns.
+ */
+async function monkeyPatch(): Promise<void> {
+  const { inheritAcrossSpawn, patchAll } = await import('@tsgi/monkey');
+  inheritAcrossSpawn(requestStorage);
+  patchAll();
+}
+
 async function start(message: WorkerInit): Promise<void> {
   init = message;
   const { settings, workerId } = message;
@@ -100,10 +111,7 @@ async function start(message: WorkerInit): Promise<void> {
   const started = performance.now();
   const heartbeat = setInterval(() => sendToMaster({ t: 'heartbeat', busyCores: engine?.cores.busyCount ?? 0, accepting: engine?.isAccepting ?? false }), settings.harakiri > 0 ? Math.min(1000, (settings.harakiri * 1000) / 4) : 1000);
   heartbeat.unref();
-  if (settings.geventEarlyMonkeyPatch) {
-    const { patchAll } = await import('@tsgi/monkey');
-    patchAll();
-  }
+  if (settings.geventEarlyMonkeyPatch) await monkeyPatch();
   channel = new MasterChannel(workerId);
   receiver = new SignalReceiver({ workerId, log: logLine, onStart: () => sendToMaster({ t: 'signal-ack', count: 1 }) });
   const signals = createSignalApi({ transport: channel, receiver, log: logLine });
@@ -149,11 +157,8 @@ async function start(message: WorkerInit): Promise<void> {
   });
   for (const { index, handle } of earlyHandles.splice(0)) engine.supplyHandle(index, handle);
   await postfork.run(workerId);
-  if (settings.geventMonkeyPatch) {
-    // As uWSGI does: after the app is loaded, before the first request.
-    const { patchAll } = await import('@tsgi/monkey');
-    patchAll();
-  }
+  // As uWSGI does: after the app is loaded, before the first request.
+  if (settings.geventMonkeyPatch && !settings.geventEarlyMonkeyPatch) await monkeyPatch();
   engine.start();
   const loadMillis = Math.round(performance.now() - started);
   log.info(`TSGI app 0 (mountpoint='') ready in ${Math.floor(loadMillis / 1000)} seconds on worker ${workerId} (pid: ${process.pid}, cores: ${settings.gevent})`);

@@ -64,6 +64,11 @@ export class MemorySink implements ResponseSink {
     });
   }
 
+  async sendComplete(status: string, headers: HeaderPair[], body: Buffer): Promise<void> {
+    await this.sendHeaders(status, headers, body);
+    await this.end();
+  }
+
   /** The client reads everything written so far (lets a waiting write go on). */
   read(): void {
     this.#unread = 0;

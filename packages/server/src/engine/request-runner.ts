@@ -55,6 +55,8 @@ export class RequestRunner {
   #status: string | undefined;
   #headers: HeaderPair[] | undefined;
   #writeChain: Promise<void> = Promise.resolve();
+  /** Chunks handed to write() (the app's callable or the engine's drain). */
+  #writes = 0;
   switches = 0;
 
   constructor(sink: ResponseSink) {
@@ -80,6 +82,7 @@ export class RequestRunner {
   };
 
   readonly #write: WriteCallable = (chunk) => {
+    this.#writes++;
     const buf = toBuffer(chunk);
     const next = this.#writeChain.then(() => this.#emit(buf));
     this.#writeChain = next.catch(() => undefined);
@@ -114,10 +117,35 @@ export class RequestRunner {
   /** Calls the app and sends its response; resolves when done. Throws what the app threw. */
   async run(app: TsgiApplication, environ: Environ): Promise<void> {
     environ['tsgi.trailers'] = this.setTrailers;
-    if (this.#sink.disconnected !== undefined) environ['tsgi.disconnected'] = this.#sink.disconnected;
+    const sink = this.#sink;
+    Object.defineProperty(environ, 'tsgi.disconnected', { get: () => sink.disconnected, enumerable: true, configurable: true });
     const body = await app(environ, this.startResponse);
+    const whole = this.#wholeBody(body);
+    if (whole !== null) {
+      await this.#sink.sendComplete(this.#status!, this.#headers!, whole);
+      return;
+    }
     await this.#drain(body);
     await this.#finish();
+  }
+
+  /**
+   * The body as one Buffer when it is known up front (a string, bytes, or an array of them) and
+   * nothing went out yet; null when it must be streamed. Such a response goes out in one write.
+   */
+  #wholeBody(body: ResponseBody): Buffer | null {
+    if (this.#status === undefined || this.#sink.headersSent || this.#writes > 0) return null;
+    if (this.#sink.trailers !== undefined && this.#sink.trailers.length > 0) return null;
+    if (typeof body === 'string') return Buffer.from(body, 'utf8');
+    if (body instanceof Uint8Array) return toBuffer(body);
+    if (!Array.isArray(body)) return null;
+    if (body.length === 1 && (typeof body[0] === 'string' || body[0] instanceof Uint8Array)) return toBuffer(body[0]);
+    const parts: Buffer[] = [];
+    for (const item of body) {
+      if (typeof item !== 'string' && !(item instanceof Uint8Array)) return null;
+      parts.push(toBuffer(item));
+    }
+    return Buffer.concat(parts);
   }
 
   async #drain(body: ResponseBody): Promise<void> {

@@ -19,6 +19,8 @@ export interface ResponseSink {
   /** Sends the status line and headers, with `first` in the same write when given. */
   sendHeaders(status: string, headers: HeaderPair[], first?: Buffer): Promise<void>;
   write(chunk: Buffer): Promise<void>;
+  /** Sends a whole response known up front (status, headers, body) in one write, and finishes it. */
+  sendComplete(status: string, headers: HeaderPair[], body: Buffer): Promise<void>;
   /** Finishes the response cleanly. */
   end(): Promise<void>;
   /** Ends the connection without a clean end, so the client sees a truncated response as such. */
@@ -51,8 +53,22 @@ export class RawSocketSink implements ResponseSink {
   #protocol: string;
   #timeoutSeconds: number;
   #ended = false;
-  #disconnect = new AbortController();
-  readonly disconnected: AbortSignal = this.#disconnect.signal;
+  #disconnect: AbortController | null = null;
+  #goneReason: Error | null = null;
+
+  /** Created on first use: most requests never look at it, and an AbortController is not free. */
+  get disconnected(): AbortSignal {
+    if (this.#disconnect === null) {
+      this.#disconnect = new AbortController();
+      if (this.#goneReason !== null) this.#disconnect.abort(this.#goneReason);
+    }
+    return this.#disconnect.signal;
+  }
+
+  #gone(): void {
+    this.#goneReason = new ClientDisconnectedError('the client closed the connection before the response ended');
+    this.#disconnect?.abort(this.#goneReason);
+  }
 
   constructor(socket: Socket, serverProtocol: string, timeoutSeconds: number) {
     this.#socket = socket;
@@ -60,7 +76,7 @@ export class RawSocketSink implements ResponseSink {
     this.#timeoutSeconds = timeoutSeconds;
     socket.once('close', () => {
       this.clientGone = true;
-      if (!this.#ended) this.#disconnect.abort(new ClientDisconnectedError('the client closed the connection before the response ended'));
+      if (!this.#ended) this.#gone();
     });
   }
 
@@ -97,6 +113,24 @@ export class RawSocketSink implements ResponseSink {
     });
   }
 
+  async sendComplete(status: string, headers: HeaderPair[], body: Buffer): Promise<void> {
+    this.headerCount = headers.length;
+    let head = `${this.#protocol} ${status}\r\n`;
+    for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
+    head += '\r\n';
+    const headBytes = Buffer.byteLength(head, 'latin1');
+    const data = Buffer.allocUnsafe(headBytes + body.length);
+    data.write(head, 0, 'latin1');
+    body.copy(data, headBytes);
+    this.headerBytes = headBytes;
+    this.bodyBytes = body.length;
+    this.headersSent = true;
+    this.#ended = true;
+    const socket = this.#socket;
+    if (this.clientGone || socket.destroyed || !socket.writable) throw new ClientDisconnectedError('Broken pipe');
+    socket.end(data);
+  }
+
   /** A uwsgi response is delimited by the connection's close, so there is no place for trailers: they are dropped. */
   async end(): Promise<void> {
     this.#ended = true;
@@ -120,8 +154,22 @@ export class HttpResponseSink implements ResponseSink {
   trailers?: HeaderPair[];
   #res: ServerResponse;
   #timeoutSeconds: number;
-  #disconnect = new AbortController();
-  readonly disconnected: AbortSignal = this.#disconnect.signal;
+  #disconnect: AbortController | null = null;
+  #goneReason: Error | null = null;
+
+  /** Created on first use: most requests never look at it, and an AbortController is not free. */
+  get disconnected(): AbortSignal {
+    if (this.#disconnect === null) {
+      this.#disconnect = new AbortController();
+      if (this.#goneReason !== null) this.#disconnect.abort(this.#goneReason);
+    }
+    return this.#disconnect.signal;
+  }
+
+  #gone(): void {
+    this.#goneReason = new ClientDisconnectedError('the client closed the connection before the response ended');
+    this.#disconnect?.abort(this.#goneReason);
+  }
 
   constructor(res: ServerResponse, timeoutSeconds: number) {
     this.#res = res;
@@ -129,7 +177,7 @@ export class HttpResponseSink implements ResponseSink {
     res.once('close', () => {
       if (res.writableFinished) return;
       this.clientGone = true;
-      this.#disconnect.abort(new ClientDisconnectedError('the client closed the connection before the response ended'));
+      this.#gone();
     });
   }
 
@@ -161,6 +209,27 @@ export class HttpResponseSink implements ResponseSink {
       timeoutSeconds: this.#timeoutSeconds,
       onTimeout: () => new WriteTimeoutError(this.#timeoutSeconds),
     });
+  }
+
+  async sendComplete(status: string, headers: HeaderPair[], body: Buffer): Promise<void> {
+    const res = this.#res;
+    if (this.clientGone || res.destroyed) throw new ClientDisconnectedError('Broken pipe');
+    this.headerCount = headers.length;
+    const flat: string[] = [];
+    let bytes = 0;
+    let hasLength = false;
+    for (const [name, value] of headers) {
+      flat.push(name, value);
+      bytes += name.length + value.length + 4;
+      if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
+    }
+    // The whole body is known: a length instead of chunked encoding, and one write on the wire.
+    if (!hasLength) flat.push('Content-Length', String(body.length));
+    res.writeHead(statusCode(status), status.slice(4), flat);
+    this.headerBytes = bytes + status.length + 13;
+    this.headersSent = true;
+    this.bodyBytes = body.length;
+    res.end(body);
   }
 
   /** Trailers go out only on a chunked response (no Content-Length, HTTP/1.1); Node drops them otherwise. */
