@@ -117,15 +117,17 @@ async function detect(loaded: LoadedApp, appType: AppType | null): Promise<Detec
   if (appType === 'tsgi') {
     return isFn(loaded.callable) ? { application: loaded.callable as TsgiApplication, type: 'tsgi', exportName: name, description: 'a TSGI application' } : null;
   }
+  // With a type given, a callable named by --callable/:callable comes first; the default name last.
+  const withCallable = (names: string[]): string[] => (name === 'application' ? [...names, name] : [name, ...names]);
   if (appType === 'node') {
-    for (const n of [name, ...NODE_NAMES]) if (has(n)) {
+    for (const n of withCallable(NODE_NAMES)) if (has(n)) {
       const found = asNode(ns[n], n);
       if (found) return found;
     }
     return null;
   }
   if (appType === 'fetch') {
-    for (const n of [name, ...FETCH_NAMES]) if (has(n)) {
+    for (const n of withCallable(FETCH_NAMES)) if (has(n)) {
       const found = asFetch(ns[n], n);
       if (found) return found;
     }
@@ -160,9 +162,9 @@ function lookedFor(type: AppType | null, name: string): string {
     case 'tsgi':
       return `export function ${name}(environ, startResponse)`;
     case 'node':
-      return `a Node request listener or framework app as export ${[name, ...NODE_NAMES].join(', ')} (Express app, Koa app, Fastify instance, http.Server, (req, res) => ...)`;
+      return `a Node request listener or framework app as export ${[...NODE_NAMES, name].join(', ')} (Express app, Koa app, Fastify instance, http.Server, (req, res) => ...)`;
     case 'fetch':
-      return `a fetch handler as export ${[name, ...FETCH_NAMES].join(', ')} ((request) => Response, or an object with fetch() such as a Hono app)`;
+      return `a fetch handler as export ${[...FETCH_NAMES, name].join(', ')} ((request) => Response, or an object with fetch() such as a Hono app)`;
     default:
       return `a TSGI ${name}(environ, startResponse), a Node listener or framework app (${NODE_NAMES.join(', ')}), or a fetch handler (fetch, default: { fetch })`;
   }
