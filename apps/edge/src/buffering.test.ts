@@ -166,7 +166,7 @@ test('buffering on + slow client: the upstream connection is released while the 
     await client.firstChunk;
     const done = client.done();
     // The client reads nothing more; the upstream connection must close anyway (the edge holds the rest).
-    await once(up.sockets[0], 'close');
+    await new Promise((r) => up.sockets[0].once('close', r));
     assert.ok(client.received < BIG.length, `client had read ${client.received} of ${BIG.length} when the upstream was released`);
     assert.equal(spills.length, 1, 'the response went past the memory buffers into a temp file');
     client.resume();
@@ -204,7 +204,7 @@ test('buffering off + slow client: the upstream connection stays open until the 
   client.resume();
   const r = await done;
   assert.equal(r.sha, BIG_SHA);
-  if (!upstreamClosed) await once(up.sockets[0], 'close');
+  if (!upstreamClosed) await new Promise((r) => up.sockets[0].once('close', r));
 });
 
 test('max_temp_file_size 0: memory only, reading pauses until the client reads', async () => {
