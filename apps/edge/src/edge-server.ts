@@ -25,6 +25,12 @@ export interface EdgeServerOptions {
   readonly errorLog?: Writable;
 }
 
+/** $remote_addr: a dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; nginx logs and sends a.b.c.d. */
+function clientIp(socket: Socket): string {
+  const a = socket.remoteAddress ?? '-';
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
 const connIds = new WeakMap<Socket, number>();
 
@@ -198,7 +204,7 @@ export class EdgeServer {
   #context(req: IncomingMessage, upstream?: string): ErrorContext {
     return {
       connection: connIds.get(req.socket) ?? 0,
-      client: req.socket.remoteAddress ?? '-',
+      client: clientIp(req.socket),
       server: this.#config.serverName,
       request: `${req.method} ${req.url} HTTP/${req.httpVersion}`,
       upstream,
@@ -212,7 +218,7 @@ export class EdgeServer {
       socket.destroy();
       return;
     }
-    const ctx: ErrorContext = { connection: connIds.get(socket) ?? 0, client: socket.remoteAddress ?? '-', server: this.#config.serverName };
+    const ctx: ErrorContext = { connection: connIds.get(socket) ?? 0, client: clientIp(socket), server: this.#config.serverName };
     let status = 400;
     let text = `client sent invalid request (${err.message})`;
     if (code === 'HPE_HEADER_OVERFLOW') {
@@ -221,7 +227,7 @@ export class EdgeServer {
     } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT') {
       // nginx sends nothing to a client that timed out sending its head; it just closes (access log: 408).
       this.logError('info', 'client timed out (110: Connection timed out) while reading client request headers', ctx);
-      this.#accessLine(socket.remoteAddress ?? '-', '-', 408, 0, undefined, undefined, [], []);
+      this.#accessLine(clientIp(socket), '-', 408, 0, undefined, undefined, [], []);
       if (channels.clientError.hasSubscribers) channels.clientError.publish({ status: 408, code: 'TSGI_ERR_EDGE_CLIENT_HEADER_TIMEOUT' });
       socket.destroy();
       return;
@@ -229,7 +235,7 @@ export class EdgeServer {
       text = `client sent conflicting or invalid "Content-Length"/"Transfer-Encoding" headers (${err.message})`;
     }
     this.logError('info', text, ctx);
-    this.#accessLine(socket.remoteAddress ?? '-', '-', status, 0, undefined, undefined, [], []);
+    this.#accessLine(clientIp(socket), '-', status, 0, undefined, undefined, [], []);
     if (channels.clientError.hasSubscribers) channels.clientError.publish({ status, code: status === 431 ? 'TSGI_ERR_EDGE_HEADER_TOO_LARGE' : 'TSGI_ERR_EDGE_BAD_REQUEST' });
     const page = errorPage(status);
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nServer: tsgi-edge\r\nContent-Type: text/html\r\nContent-Length: ${page.length}\r\nConnection: close\r\n\r\n${page}`);
@@ -254,7 +260,7 @@ export class EdgeServer {
       void routed.then(() => {
         this.#inflight--;
         const status = !res.writableFinished && (log.status === 0 || !res.headersSent) ? 499 : log.status || res.statusCode;
-        this.#accessLine(req.socket.remoteAddress ?? '-', `${req.method} ${req.url} HTTP/${req.httpVersion}`, status, log.bytes, req.headers.referer, req.headers['user-agent'], log.addrs, log.times);
+        this.#accessLine(clientIp(req.socket), `${req.method} ${req.url} HTTP/${req.httpVersion}`, status, log.bytes, req.headers.referer, req.headers['user-agent'], log.addrs, log.times);
         if (channels.requestEnd.hasSubscribers) {
           channels.requestEnd.publish({ req, status, bytes: log.bytes, seconds: (performance.now() - started) / 1000, upstream: log.addrs });
         }
@@ -354,7 +360,7 @@ export class EdgeServer {
       if (value === undefined || isHopByHop(name, tokens) || name === 'expect') continue;
       out[name] = value;
     }
-    const client = req.socket.remoteAddress ?? '';
+    const client = clientIp(req.socket);
     const xff = req.headers['x-forwarded-for'];
     out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${client}` : client;
     out['x-forwarded-proto'] = 'http';
@@ -422,7 +428,7 @@ export class EdgeServer {
           body: chain ? Readable.from(chain.replay()) : streamed ? req : null,
           bodyLength,
           uri,
-          clientAddress: req.socket.remoteAddress ?? '',
+          clientAddress: clientIp(req.socket),
           clientPort: req.socket.remotePort ?? 0,
           serverName: config.serverName,
           serverPort: req.socket.localPort ?? 0,

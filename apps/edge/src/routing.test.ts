@@ -224,3 +224,23 @@ test('static files: ETag, Last-Modified, 304, Range, index, and no way out of th
   }
   assert.equal((await request(`${edge.url}/static/hello.txt`, { method: 'POST' })).status, 405);
 });
+
+test('uwsgi_pass to a unix socket; HEAD gets the head only; a dual-stack listener logs IPv4 clients as a.b.c.d', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-unix-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const up = await startFakeUwsgi(({ socket, env }) => {
+    writeHead(socket, '200 OK', [['Content-Type', 'text/plain']]);
+    socket.end(`${env.REQUEST_METHOD} ${env.REMOTE_ADDR}`);
+  }, { path: join(dir, 'app.sock') });
+  cleanups.push(() => up.close());
+  const edge = await startEdge({ listen: ':0', locations: [{ prefix: '/', uwsgi_pass: up.address }] });
+  cleanups.push(() => edge.close());
+  const port = edge.port;
+  const get = await request(`http://127.0.0.1:${port}/u`);
+  assert.equal(get.body.toString(), 'GET 127.0.0.1');
+  const head = await request(`http://127.0.0.1:${port}/u`, { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(head.body.length, 0);
+  const line = await edge.waitForAccess('HEAD /u');
+  assert.match(line, new RegExp(`^127\\.0\\.0\\.1 - - .* unix:${join(dir, 'app.sock').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\d\\.\\d{3}$`));
+});

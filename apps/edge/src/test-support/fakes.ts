@@ -29,7 +29,7 @@ export interface FakeUwsgi {
  * A uwsgi server as uWSGI behaves on the wire: reads the 4-byte header, the vars block and CONTENT_LENGTH body
  * bytes, then lets the handler write a raw HTTP response; the body ends when the handler closes the socket.
  */
-export async function startFakeUwsgi(handler: (ex: UwsgiExchange) => void | Promise<void>): Promise<FakeUwsgi> {
+export async function startFakeUwsgi(handler: (ex: UwsgiExchange) => void | Promise<void>, options: { path?: string } = {}): Promise<FakeUwsgi> {
   const exchanges: UwsgiExchange[] = [];
   const sockets: net.Socket[] = [];
   const server = net.createServer((socket) => {
@@ -56,13 +56,14 @@ export async function startFakeUwsgi(handler: (ex: UwsgiExchange) => void | Prom
     };
     socket.on('data', onData);
   });
-  server.listen(0, '127.0.0.1');
+  if (options.path) server.listen(options.path);
+  else server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
+  const port = options.path ? 0 : (server.address() as net.AddressInfo).port;
   return {
     server,
     port,
-    address: `127.0.0.1:${port}`,
+    address: options.path ? `unix:${options.path}` : `127.0.0.1:${port}`,
     exchanges,
     sockets,
     close: () =>
