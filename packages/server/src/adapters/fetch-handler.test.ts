@@ -140,5 +140,6 @@ describe('fromFetch', () => {
     const { sink, greenlet } = serve(app);
     await greenlet.get();
     assert.equal(sink.body.toString(), 'hi');
+    assert.deepEqual(sink.headers, [['content-type', 'text/plain;charset=UTF-8'], ['content-length', '2']], 'a whole body gets a Content-Length');
   });
 });

@@ -1,5 +1,6 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import { STATUS_CODES } from 'node:http';
+import type { ReadableStreamReadResult } from 'node:stream/web';
 import { getCurrent } from '@tsgi/hub';
 import { onKill, waitFor } from '@tsgi/hub/internal';
 import type { Environ } from '../engine/environ.js';
@@ -49,12 +50,19 @@ function hubAwait<T>(promise: Promise<T>): Promise<T> {
 }
 
 /** Reads a Response body stream chunk by chunk; return() (client gone, kill) cancels the stream. */
-async function* streamChunks(body: ReadableStream<Uint8Array>, abort: AbortController): AsyncGenerator<Uint8Array> {
-  const reader = body.getReader();
+async function* streamChunks(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  abort: AbortController,
+  first: Uint8Array | undefined,
+  pending: Promise<ReadableStreamReadResult<Uint8Array>>,
+): AsyncGenerator<Uint8Array> {
   let done = false;
+  let next: Promise<ReadableStreamReadResult<Uint8Array>> | null = pending;
   try {
+    if (first !== undefined && first.byteLength > 0) yield first;
     for (;;) {
-      const step = await hubAwait(reader.read());
+      const step = await hubAwait(next ?? reader.read());
+      next = null;
       if (step.done) {
         done = true;
         return;
@@ -143,14 +151,37 @@ export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }): Tsgi
     const cookies = typeof response.headers.getSetCookie === 'function' ? response.headers.getSetCookie() : [];
     for (const cookie of cookies) pairs.push(['set-cookie', cookie]);
     const reason = response.statusText || STATUS_CODES[response.status] || '';
-    startResponse(reason === '' ? String(response.status) : `${response.status} ${reason}`, pairs);
+    const status = reason === '' ? String(response.status) : `${response.status} ${reason}`;
     const body = response.body;
     if (body === null || method === 'HEAD') {
       unhookKill();
+      startResponse(status, pairs);
       if (body !== null) await body.cancel().catch(() => undefined);
       return null;
     }
-    const chunks = streamChunks(body, abort);
+    // A body made from a string or bytes is one chunk and already closed: sent whole, with a
+    // Content-Length (as Node servers do), without a switch. Anything still open streams.
+    const reader = body.getReader();
+    const first = await hubAwait(reader.read());
+    if (first.done) {
+      unhookKill();
+      reader.releaseLock();
+      if (!pairs.some(([n]) => n === 'content-length')) pairs.push(['content-length', '0']);
+      startResponse(status, pairs);
+      return null;
+    }
+    const second = reader.read();
+    const ready = await Promise.race([second, new Promise<null>((resolve) => setImmediate(resolve, null))]);
+    if (ready !== null && ready.done) {
+      unhookKill();
+      reader.releaseLock();
+      const chunk = first.value ?? new Uint8Array(0);
+      if (!pairs.some(([n]) => n === 'content-length')) pairs.push(['content-length', String(chunk.byteLength)]);
+      startResponse(status, pairs);
+      return [chunk];
+    }
+    startResponse(status, pairs);
+    const chunks = streamChunks(reader, abort, first.value, second);
     // The hooks must live as long as the body streams; the generator's finally is the end of that.
     return (async function* () {
       try {
