@@ -46,6 +46,7 @@ describe('tsgi-edge and nginx in front of real uWSGI + gevent', { skip }, () => 
         `  - { prefix: /buffered/, uwsgi_pass: "${upstream}", buffering: on }`,
         `  - { prefix: /accel-no/, uwsgi_pass: "${upstream}" }`,
         `  - { prefix: /env/, uwsgi_pass: "${upstream}" }`,
+        `  - { prefix: /exc-before/, uwsgi_pass: "${upstream}" }`,
         '',
       ].join('\n'),
     );
@@ -57,6 +58,7 @@ describe('tsgi-edge and nginx in front of real uWSGI + gevent', { skip }, () => 
         { prefix: '/buffered/', uwsgiPass: uwsgi.address!, buffering: true },
         { prefix: '/accel-no/', uwsgiPass: uwsgi.address! },
         { prefix: '/env/', uwsgiPass: uwsgi.address! },
+        { prefix: '/exc-before/', uwsgiPass: uwsgi.address! },
       ],
     });
   });
@@ -96,6 +98,16 @@ describe('tsgi-edge and nginx in front of real uWSGI + gevent', { skip }, () => 
       assert.ok(r.chunks[0].at < SLEEP, `${name}: first chunk at ${r.chunks[0].at.toFixed(3)} s`);
       assert.equal(r.headers['x-accel-buffering'], undefined, name);
     }
+  });
+
+  test('an app that raises before start_response: 502 and the same error-log text from both', async () => {
+    const text = 'upstream prematurely closed connection while reading response header from upstream';
+    for (const [name, url] of fronts()) {
+      const r = await httpGetChunks(`${url}/exc-before/`);
+      assert.equal(r.status, 502, name);
+    }
+    await edge.waitForLine(new RegExp(`\\[error\\] \\d+#0: \\*\\d+ ${text}, client: 127\\.0\\.0\\.1, server: tsgi-e2e\\.local, request: "GET /exc-before/ HTTP/1\\.1", upstream: "uwsgi://`), 10);
+    assert.ok(nginx.errorLog().includes(text), nginx.errorLog());
   });
 
   test('the app sees the same uwsgi vars from tsgi-edge as from nginx', async () => {

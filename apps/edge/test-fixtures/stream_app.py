@@ -2,6 +2,7 @@
 #   /unbuffered/, /buffered/  -> the crazy example's shape: a first line, a 3 s gevent sleep, then the rest
 #   /env/...                  -> the request's uwsgi vars as JSON (what the front proxy sent)
 #   /accel-no/                -> like /buffered/ but the app asks for X-Accel-Buffering: no
+#   /exc-before/              -> raises before start_response (uWSGI closes with no reply)
 #   /hello/                   -> b"hello" (load and failover checks)
 #   /big/...                  -> 8 MiB in 64 KiB yields (slow-client checks)
 import json
@@ -14,6 +15,8 @@ def application(environ, start_response):
         body = json.dumps({k: v for k, v in environ.items() if isinstance(v, str)}, sort_keys=True).encode()
         start_response('200 OK', [('Content-Type', 'application/json'), ('Content-Length', str(len(body)))])
         return [body]
+    if path.startswith('/exc-before/'):
+        raise ValueError('boom before start_response')
     if path.startswith('/hello/'):
         start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '5')])
         return [b"hello"]
