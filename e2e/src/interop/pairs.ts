@@ -68,7 +68,8 @@ export const uwsgiRouterFront: FrontStarter = async (upstream) => {
 export const edgeFront =
   (buffering: boolean): FrontStarter =>
   async (upstream) => {
-    const edge = await startEdge(['--listen', '127.0.0.1:0', '--uwsgi-pass', formatAddress(upstream), '--buffering', buffering ? 'on' : 'off']);
+    // The same body limit the nginx front gets, so the 10 MB POST check is not refused with 413.
+    const edge = await startEdge(['--listen', '127.0.0.1:0', '--uwsgi-pass', formatAddress(upstream), '--buffering', buffering ? 'on' : 'off', '--client-max-body-size', '64m', '--access-log', 'off']);
     return { url: edge.url, stop: () => edge.stop() };
   };
 

@@ -24,7 +24,7 @@ export type WorkerStats = Omit<WorkerSnapshot, 'lastSpawn' | 'respawnCount' | 's
 export type MasterToWorker =
   | WorkerInit
   | { t: 'handle'; index: number }
-  | { t: 'stop'; mode: 'graceful' | 'brutal'; reason: string }
+  | { t: 'stop'; mode: 'graceful' | 'brutal'; reason: string; purpose: 'reload' | 'shutdown' }
   | { t: 'signal'; num: number }
   | { t: 'stats?'; id: number }
   | { t: 'reply'; id: number; ok: true; value: unknown }

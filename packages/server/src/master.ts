@@ -391,17 +391,17 @@ export class Master {
       }
       return false;
     }
-    this.#stopWorker(old, 'graceful', reason);
+    this.#stopWorker(old, 'graceful', reason, 'reload');
     return true;
   }
 
-  #stopWorker(worker: WorkerProcess, mode: 'graceful' | 'brutal', reason: string): void {
+  #stopWorker(worker: WorkerProcess, mode: 'graceful' | 'brutal', reason: string, purpose: 'reload' | 'shutdown'): void {
     worker.stopping = true;
     if (mode === 'brutal') {
       worker.child.kill('SIGKILL');
       return;
     }
-    if (worker.child.connected) worker.child.send({ t: 'stop', mode, reason } satisfies MasterToWorker);
+    if (worker.child.connected) worker.child.send({ t: 'stop', mode, reason, purpose } satisfies MasterToWorker);
     else worker.child.kill('SIGTERM');
     worker.mercy = setTimeout(() => {
       if (worker.child.exitCode !== null || worker.child.signalCode !== null) return;
@@ -600,7 +600,7 @@ export class Master {
     this.#log(mode === 'graceful' ? `${reason} received... gracefully stopping workers` : `${reason}... brutally killing workers...`);
     for (const timer of this.#timers.splice(0)) clearTimeout(timer);
     this.signals.close();
-    for (const worker of [...this.#workers.values(), ...this.#draining]) this.#stopWorker(worker, mode, reason);
+    for (const worker of [...this.#workers.values(), ...this.#draining]) this.#stopWorker(worker, mode, reason, 'shutdown');
     if (this.#workers.size === 0 && this.#draining.size === 0) this.#finish();
   }
 

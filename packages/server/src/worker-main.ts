@@ -165,7 +165,12 @@ async function start(message: WorkerInit): Promise<void> {
   sendToMaster({ t: 'ready', loadMillis });
 }
 
-async function stop(mode: 'graceful' | 'brutal', reason: string): Promise<void> {
+/**
+ * Graceful stop: no new requests, in-flight ones finish. Background greenlets then get
+ * --worker-reload-mercy on a reload (the new worker is already serving), but are killed with
+ * GreenletExit at once on a shutdown (their finally blocks run), unless --gevent-wait-for-hub.
+ */
+async function stop(mode: 'graceful' | 'brutal', reason: string, purpose: 'reload' | 'shutdown' = 'shutdown'): Promise<void> {
   if (stopping && mode === 'graceful') return;
   stopping = true;
   const workerId = init?.workerId ?? 0;
@@ -183,8 +188,10 @@ async function stop(mode: 'graceful' | 'brutal', reason: string): Promise<void> 
   const settings = init.settings;
   const background = [...engine.background];
   if (background.length > 0) {
-    if (settings.geventKillBackgroundOnReload) {
-      log?.info(`killing ${background.length} background greenlets on worker ${workerId} (--gevent-kill-background-on-reload)`);
+    const killNow = settings.geventKillBackgroundOnReload || (purpose === 'shutdown' && !settings.geventWaitForHub);
+    if (killNow) {
+      const why = purpose === 'shutdown' ? 'shutting down' : '--gevent-kill-background-on-reload';
+      log?.info(`killing ${background.length} background greenlets on worker ${workerId} (${why}; GreenletExit, their finally blocks run)`);
       await killAll(background, { block: true, timeout: 5 });
     } else {
       log?.info(`waiting up to ${settings.workerReloadMercy} s (--worker-reload-mercy) for ${background.length} background greenlets on worker ${workerId}...`);
@@ -222,7 +229,7 @@ process.on('message', (message: MasterToWorker, handle?: object) => {
       else earlyHandles.push({ index: message.index, handle });
       break;
     case 'stop':
-      void stop(message.mode, message.reason);
+      void stop(message.mode, message.reason, message.purpose);
       break;
     case 'signal':
       if (receiver) receiver.deliver(message.num);
