@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runTop } from './top/index.js';
 import { edgeFrontRouter, formatHelp, parseCommandLine, runServer, runSignalClient, TSGI_VERSION, type ParsedCommandLine } from '@tsgi/server';
 
 /** The tsgi-edge program, started as the `--http` front router (uWSGI's `--http` starts its HTTP router the same way). */
@@ -11,6 +12,7 @@ function edgeBin(): string {
 
 /** The `tsgi` command: parse, hand over to @tsgi/server, turn the outcome into an exit code. */
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'top') return runTop(argv.slice(1), { stdout: process.stdout, stdin: process.stdin, stderr: process.stderr });
   let parsed: ParsedCommandLine;
   try {
     parsed = parseCommandLine(argv, { env: process.env, cwd: process.cwd() });

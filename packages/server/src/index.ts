@@ -1,7 +1,23 @@
 export { edgeFrontRouter, runServer, type FrontRouterRequest, type RunServerContext } from './run-server.js';
 export { runSignalClient } from './signal-client.js';
 export { Master, ctime, type BoundSocket, type MasterIO } from './master.js';
-export type { CoreSnapshot, SocketSnapshot, StatsSnapshot, WorkerSnapshot } from './stats/stats-snapshot.js';
+export {
+  listenQueueLength,
+  prometheusText,
+  PROMETHEUS_CONTENT_TYPE,
+  startPrometheusServer,
+  startStatsServer,
+  StatsBindError,
+  StatsCollectError,
+  uwsgiStatsDocument,
+  type CoreSnapshot,
+  type SocketSnapshot,
+  type StatsServer,
+  type StatsServerOptions,
+  type StatsSnapshot,
+  type UwsgiStatsDocument,
+  type WorkerSnapshot,
+} from './stats/index.js';
 export { TSGI_VERSION } from './version.js';
 export { LoopEngine, type EngineLogger, type EngineOptions, type EngineSocket, type RequestLogRecord } from './engine/loop-engine.js';
 export { AcceptGate, type AcceptGateOptions } from './engine/accept-gate.js';

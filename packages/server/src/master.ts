@@ -10,6 +10,8 @@ import type { EngineSocket } from './engine/loop-engine.js';
 import { formatSocketAddress, parseSocketAddress } from './engine/socket-address.js';
 import type { MasterToWorker, WorkerRequest, WorkerSettings, WorkerStats, WorkerToMaster } from './ipc-messages.js';
 import { MasterFifo } from './master-fifo.js';
+import { listenQueueLength } from './stats/listen-queue.js';
+import { startPrometheusServer, startStatsServer, type StatsServer } from './stats/stats-server.js';
 import type { SocketSnapshot, StatsSnapshot, WorkerSnapshot } from './stats/stats-snapshot.js';
 import { TSGI_VERSION } from './version.js';
 
@@ -85,6 +87,7 @@ export class Master {
   #statsRequests = new Map<number, (stats: WorkerStats) => void>();
   #nextStatsId = 1;
   #touched = new Map<string, number>();
+  #statsServers: StatsServer[] = [];
 
   constructor(options: TsgiOptions, cwd: string, io: MasterIO) {
     this.options = options;
@@ -145,6 +148,10 @@ export class Master {
     }
     this.#startSignalSources();
     this.#startWatchdogs();
+    const log = (line: string) => this.#log(line);
+    const collect = () => this.collectStats();
+    if (o.stats) this.#statsServers.push(await startStatsServer({ address: o.stats, http: o.statsHttp, collect, log }));
+    if (o.statsPrometheus) this.#statsServers.push(await startPrometheusServer({ address: o.statsPrometheus, collect, log }));
     if (o.masterFifo.length > 0) {
       const path = resolve(this.cwd, o.masterFifo[0]);
       this.#fifo = new MasterFifo(path, (command) => this.#fifoCommand(command));
@@ -566,7 +573,9 @@ export class Master {
         };
       }),
     );
-    const sockets: SocketSnapshot[] = this.#sockets.map((s) => ({ name: s.name, proto: s.protocol, queue: 0, maxQueue: this.options.listen }));
+    const sockets: SocketSnapshot[] = await Promise.all(
+      this.#sockets.map(async (s) => ({ name: s.name, proto: s.protocol, queue: (await listenQueueLength(s.bound.address)) ?? 0, maxQueue: this.options.listen })),
+    );
     return {
       version: TSGI_VERSION,
       pid: process.pid,
@@ -611,6 +620,7 @@ export class Master {
     this.#finished = true;
     for (const timer of this.#timers.splice(0)) clearTimeout(timer);
     this.#fifo?.close(this.options.vacuum);
+    for (const server of this.#statsServers.splice(0)) void server.close();
     for (const s of this.#sockets) {
       s.bound.close();
       if (this.options.vacuum && s.bound.address.kind === 'unix') removeFile(s.bound.address.path);
