@@ -27,7 +27,10 @@ const enum State {
   New = 0,
   Scheduled = 1,
   Running = 2,
+  /** Finished: returned, or was killed. */
   Dead = 3,
+  /** Finished with an exception other than GreenletExit. Both finished states are >= Dead. */
+  Failed = 4,
 }
 
 /** Anything `wait()`, `iwait()` and `joinAll()` can wait on (Greenlet, Event, AsyncResult). */
@@ -66,19 +69,35 @@ export interface GetOptions {
 type SpawnHook = (child: Greenlet<any>, parent: Greenlet<any>) => void;
 const spawnHooks: SpawnHook[] = [];
 
-let nextId = 1;
+/** Called with the exception and whether it interrupted a hub wait; true withdraws it. */
+export type ThrowHook = (exception: unknown, interrupted: boolean) => boolean | void;
+export type KillHook = (reason: unknown) => void;
 
-/**
- * Runs the body once the start gate opens. Written with then() rather than as an async function:
- * a parked greenlet then holds no suspended async frame of the hub's, only the user's own.
+let nextId = 1;
+const NO_ARGS: unknown[] = [];
+
+/*
+ * Greenlets started by spawn() wait on the hub's shared start gate. Each registers the same
+ * reaction, startNext, so a scheduled greenlet costs no closure: the reaction finds its greenlet in
+ * startQueue instead. That holds because reactions of one promise run in registration order, gates
+ * open in the order they were made, and a gate stops taking greenlets once a newer one exists: the
+ * k-th startNext to run belongs to the k-th greenlet queued.
  */
-function runGreenlet(g: Greenlet<any>, gate: Promise<void>): void {
-  // The reaction captures the current context: the spawner's, with g as the current greenlet.
-  void gate.then(() => startBody(g));
+let startQueue: Array<Greenlet<any> | undefined> = [];
+let startHead = 0;
+
+function startNext(): void {
+  const g = startQueue[startHead]!;
+  startQueue[startHead++] = undefined;
+  if (startHead === startQueue.length) {
+    startQueue = [];
+    startHead = 0;
+  }
+  // The reaction runs in the spawner's async context; the greenlet's own starts here.
+  if (g._state === State.Scheduled) greenletStorage.run(g, startBody, g);
 }
 
 function startBody(g: Greenlet<any>): void {
-  if (g._state !== State.Scheduled) return;
   g._state = State.Running;
   const monitor = hub._monitor;
   if (monitor !== null) monitor.record(g);
@@ -90,13 +109,19 @@ function startBody(g: Greenlet<any>): void {
     return;
   }
   if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<unknown>).then === 'function') {
-    Promise.resolve(result).then(
-      (value) => g._finish(value, undefined, false),
-      (error: unknown) => g._finish(undefined, error, true),
-    );
+    // Registered inside the greenlet's context, so the reactions find it as the current greenlet.
+    Promise.resolve(result).then(finishWithValue, finishWithError);
   } else {
     g._finish(result, undefined, false);
   }
+}
+
+function finishWithValue(value: unknown): void {
+  greenletStorage.getStore()!._finish(value, undefined, false);
+}
+
+function finishWithError(error: unknown): void {
+  greenletStorage.getStore()!._finish(undefined, error, true);
 }
 
 class LaterStart implements TimerEntry {
@@ -109,12 +134,34 @@ class LaterStart implements TimerEntry {
   }
 }
 
+/**
+ * What most greenlets never need, made on first use: a greenlet that runs, waits and finishes
+ * without a name, local, link, join, kill or hook is only the Greenlet object itself.
+ */
+class GreenletExtras {
+  name: string | undefined = undefined;
+  locals: Map<object, Record<PropertyKey, unknown>> | null = null;
+  moreWaits: Set<Wait<any>> | null = null;
+  joiners: WaitList | null = null;
+  links: Link<any>[] | null = null;
+  notifying = false;
+  controller: AbortController | null = null;
+  killReason: unknown = NONE;
+  later: LaterStart | null = null;
+  killHooks: KillHook[] | null = null;
+  throwHooks: ThrowHook[] | null = null;
+}
+
+function removeFrom<H>(list: H[] | null, hook: H): void {
+  if (list === null) return;
+  const i = list.indexOf(hook);
+  if (i >= 0) list.splice(i, 1);
+}
+
 export class Greenlet<T = unknown> implements WaitOwner, Waitable {
   /** Creates and starts a greenlet (gevent's `Greenlet.spawn`). */
   static spawn<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Greenlet<Awaited<R>> {
-    const g = new Greenlet<Awaited<R>>(fn as (...a: any[]) => any, ...args);
-    g.start();
-    return g;
+    return create<Awaited<R>>(fn, args).start();
   }
 
   /** Small integer unique in this process (gevent's `minimal_ident`). */
@@ -123,32 +170,37 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
   /** @internal */ _fn: ((...args: any[]) => unknown) | null;
   /** @internal */ _args: unknown[] | null;
   /** @internal */ _pending: unknown = NONE;
-  /** @internal */ _locals: Map<object, Record<PropertyKey, unknown>> | null = null;
-  private _name: string | undefined = undefined;
-  private _value: unknown = undefined;
-  private _exception: unknown = undefined;
-  private _failed = false;
+  /** The return value, the GreenletExit of a kill, or the exception when failed. */
+  private _result: unknown = undefined;
   private _wait: Wait<any> | null = null;
-  private _moreWaits: Set<Wait<any>> | null = null;
-  private _joiners: WaitList | null = null;
-  private _links: Link<any>[] | null = null;
-  private _notifying = false;
-  private _controller: AbortController | null = null;
-  private _killReason: unknown = NONE;
-  private _later: LaterStart | null = null;
+  /** @internal */ _x: GreenletExtras | null = null;
 
   constructor(fn: (...args: any[]) => T | PromiseLike<T>, ...args: unknown[]) {
     this.id = nextId++;
     this._fn = fn;
-    this._args = args;
+    this._args = args.length === 0 ? NO_ARGS : args;
+  }
+
+  /** @internal */
+  _extras(): GreenletExtras {
+    return (this._x ??= new GreenletExtras());
+  }
+
+  /** @internal This greenlet's local() dictionaries, or null. */
+  get _locals(): Map<object, Record<PropertyKey, unknown>> | null {
+    return this._x === null ? null : this._x.locals;
+  }
+
+  set _locals(value: Map<object, Record<PropertyKey, unknown>> | null) {
+    if (value !== null || this._x !== null) this._extras().locals = value;
   }
 
   get name(): string {
-    return this._name ?? `Greenlet-${this.id}`;
+    return this._x?.name ?? `Greenlet-${this.id}`;
   }
 
   set name(value: string) {
-    this._name = String(value);
+    this._extras().name = String(value);
   }
 
   /** True once scheduled and until dead (gevent's `started`, i.e. `bool(greenlet)`). */
@@ -158,59 +210,63 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
 
   /** True when finished (or killed before it ran): it will never run again. */
   get dead(): boolean {
-    return this._state === State.Dead;
+    return this._state >= State.Dead;
   }
 
   /** The return value; the GreenletExit instance when killed; undefined while running or on error. */
   get value(): T | GreenletExit | undefined {
-    return this._value as T | GreenletExit | undefined;
+    return this._state === State.Dead ? (this._result as T | GreenletExit) : undefined;
   }
 
   /** What the greenlet threw (GreenletExit excepted), or undefined. */
   get exception(): unknown {
-    return this._exception;
+    return this._state === State.Failed ? this._result : undefined;
   }
 
   ready(): boolean {
-    return this._state === State.Dead;
+    return this._state >= State.Dead;
   }
 
   successful(): boolean {
-    return this._state === State.Dead && !this._failed;
+    return this._state === State.Dead;
   }
 
   /** Aborted when the greenlet is killed (its reason is the exception); hand it to fetch() and friends. */
   get signal(): AbortSignal {
-    let c = this._controller;
+    const x = this._extras();
+    let c = x.controller;
     if (c === null) {
-      c = this._controller = new AbortController();
-      if (this._killReason !== NONE) c.abort(this._killReason);
+      c = x.controller = new AbortController();
+      if (x.killReason !== NONE) c.abort(x.killReason);
     }
     return c.signal;
   }
 
   /** Schedules the greenlet to run on the next loop turn. A no-op once started. */
   start(): this {
-    if (this._state !== State.New || this._later !== null) return this;
+    if (this._state !== State.New) return this;
     this._state = State.Scheduled;
-    this._announce();
-    greenletStorage.run(this, runGreenlet, this, hub.startGate());
+    if (spawnHooks.length !== 0 || spawnChannel.hasSubscribers) this._announce();
+    startQueue.push(this);
+    void hub.startGate().then(startNext);
     return this;
   }
 
   /** Schedules the greenlet to run after `seconds`. */
   startLater(seconds: number): this {
     const s = optionalSeconds(seconds, 'startLater seconds') ?? 0;
-    if (this._state !== State.New || this._later !== null) return this;
+    if (this._state !== State.New) return this;
     this._state = State.Scheduled;
     this._announce();
     let open!: () => void;
     const gate = new Promise<void>((resolve) => {
       open = resolve;
     });
-    this._later = new LaterStart(open);
-    hub.addTimer(this._later, s);
-    greenletStorage.run(this, runGreenlet, this, gate);
+    const later = (this._extras().later = new LaterStart(open));
+    hub.addTimer(later, s);
+    void gate.then(() => {
+      if (this._state === State.Scheduled) greenletStorage.run(this, startBody, this);
+    });
     return this;
   }
 
@@ -226,15 +282,17 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
    */
   join(timeout?: number | null): Promise<void> {
     const t = optionalSeconds(timeout, 'join timeout');
-    if (this._state === State.Dead) {
+    if (this._state >= State.Dead) {
+      const owner = getCurrentOwner();
+      if (owner._pending === NONE) return RESOLVED;
       try {
-        checkPending(getCurrentOwner());
+        checkPending(owner);
       } catch (error) {
         return Promise.reject(error);
       }
-      return Promise.resolve();
     }
-    return park<void>(this._joiners ??= new WaitList(), t, undefined);
+    const x = this._extras();
+    return park<void>((x.joiners ??= new WaitList()), t, undefined);
   }
 
   /**
@@ -242,13 +300,14 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
    * a `Timeout` if not ready in time.
    */
   async get(options: GetOptions = {}): Promise<T> {
-    if (this._state !== State.Dead) {
+    if (this._state < State.Dead) {
       const t = optionalSeconds(options.timeout, 'get timeout');
       if (options.block === false) throw new Timeout(t);
-      await park<void>(this._joiners ??= new WaitList(), t, new Timeout(t), true);
+      const x = this._extras();
+      await park<void>((x.joiners ??= new WaitList()), t, new Timeout(t), true);
     }
-    if (this._failed) throw this._exception;
-    return this._value as T;
+    if (this._state === State.Failed) throw this._result;
+    return this._result as T;
   }
 
   /**
@@ -262,15 +321,21 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
     const t = optionalSeconds(options.timeout, 'kill timeout');
     const spec = options.exception ?? GreenletExit;
     const exc = typeof spec === 'function' ? new (spec as new () => Error)() : spec;
-    if (this._state === State.Dead) return Promise.resolve();
-    if (this._killReason === NONE) {
-      this._killReason = exc;
-      this._controller?.abort(exc);
+    if (this._state >= State.Dead) return Promise.resolve();
+    const x = this._extras();
+    if (x.killReason === NONE) {
+      x.killReason = exc;
+      x.controller?.abort(exc);
+      const hooks = x.killHooks;
+      if (hooks !== null) {
+        x.killHooks = null;
+        for (let i = 0; i < hooks.length; i++) this._callHook(hooks[i], exc, false);
+      }
     }
     if (this._state === State.New || this._state === State.Scheduled) {
-      const later = this._later;
+      const later = x.later;
       if (later !== null) {
-        this._later = null;
+        x.later = null;
         hub.removeTimer(later);
         later.open();
       }
@@ -282,85 +347,118 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
     return this.join(t);
   }
 
+  /** A failing hook is reported like a failing link; it must not stop the kill or the Timeout. */
+  private _callHook(hook: KillHook | ThrowHook, exc: unknown, interrupted: boolean): boolean {
+    try {
+      return (hook as ThrowHook)(exc, interrupted) === true;
+    } catch (error) {
+      hub.handleError(`hook ${hook.name || 'callback'} of ${this.toString()}`, error);
+      return false;
+    }
+  }
+
   /** @internal Delivers `exc` at the current hub wait(s), or leaves it pending for the next. */
   _throw(exc: unknown): void {
-    if (this._state === State.Dead) return;
+    if (this._state >= State.Dead) return;
     const w = this._wait;
+    const x = this._x;
     if (w === null) {
       if (this._pending === NONE) this._pending = exc;
-      return;
+    } else {
+      const more = x === null ? null : x.moreWaits;
+      this._wait = null;
+      if (more !== null) x!.moreWaits = null;
+      w.interrupt(exc);
+      if (more !== null) for (const m of more) m.interrupt(exc);
     }
-    const more = this._moreWaits;
-    this._wait = null;
-    this._moreWaits = null;
-    w.interrupt(exc);
-    if (more !== null) for (const m of more) m.interrupt(exc);
+    const hooks = x === null ? null : x.throwHooks;
+    if (hooks === null || hooks.length === 0) return;
+    let withdrawn = false;
+    for (const hook of [...hooks]) if (this._callHook(hook, exc, w !== null)) withdrawn = true;
+    if (withdrawn && w === null && this._pending === exc) this._pending = NONE;
   }
 
   /** @internal */
   _addWait(w: Wait<any>): void {
     if (this._wait === null) this._wait = w;
-    else (this._moreWaits ??= new Set()).add(w);
+    else {
+      const x = this._extras();
+      (x.moreWaits ??= new Set()).add(w);
+    }
   }
 
   /** @internal */
   _removeWait(w: Wait<any>): void {
+    const more = this._x === null ? null : this._x.moreWaits;
     if (this._wait === w) {
       this._wait = null;
-      const more = this._moreWaits;
       if (more !== null && more.size > 0) {
         const first = more.values().next().value as Wait<any>;
         more.delete(first);
         this._wait = first;
       }
-    } else if (this._moreWaits !== null) {
-      this._moreWaits.delete(w);
+    } else if (more !== null) {
+      more.delete(w);
     }
+  }
+
+  /** @internal True while the greenlet is parked in at least one hub wait. */
+  get _inHubWait(): boolean {
+    return this._wait !== null;
   }
 
   /** @internal */
   _finish(value: unknown, error: unknown, failed: boolean): void {
-    this._state = State.Dead;
-    if (failed && error instanceof GreenletExit) {
-      this._value = error;
-    } else if (failed) {
-      this._failed = true;
-      this._exception = error;
+    if (failed && !(error instanceof GreenletExit)) {
+      this._state = State.Failed;
+      this._result = error;
+      hub.handleError(this, error);
     } else {
-      this._value = value;
+      this._state = State.Dead;
+      this._result = failed ? error : value;
     }
-    if (this._failed) hub.handleError(this, error);
     this._fn = null;
     this._args = null;
     this._pending = NONE;
-    this._locals = null;
+    const w = this._wait;
+    const x = this._x;
+    if (x === null) {
+      if (w !== null) {
+        this._wait = null;
+        w.abandon();
+      }
+      return;
+    }
+    x.locals = null;
+    x.throwHooks = null;
+    x.killHooks = null;
     // Waits left registered (an un-awaited sleep, the loser of a Promise.race) must not keep
     // consuming queue items or permits for a greenlet that is gone.
-    const w = this._wait;
     if (w !== null) {
-      const more = this._moreWaits;
-      this._wait = this._moreWaits = null;
+      const more = x.moreWaits;
+      this._wait = x.moreWaits = null;
       w.abandon();
       if (more !== null) for (const m of more) m.abandon();
     }
-    this._joiners?.resolveAll(undefined);
-    if (this._links !== null && this._links.length > 0) this._scheduleLinks();
+    x.joiners?.resolveAll(undefined);
+    if (x.links !== null && x.links.length > 0) this._scheduleLinks(x);
   }
 
-  private _scheduleLinks(): void {
-    if (this._notifying) return;
-    this._notifying = true;
-    hub.callSoon(() => this._notifyLinks());
+  private _scheduleLinks(x: GreenletExtras): void {
+    if (x.notifying) return;
+    x.notifying = true;
+    hub.callSoon(() => this._notifyLinks(x));
   }
 
-  private _notifyLinks(): void {
-    this._notifying = false;
-    const links = this._links;
+  private _notifyLinks(x: GreenletExtras): void {
+    x.notifying = false;
+    const links = x.links;
     if (links === null) return;
+    const failed = this._state === State.Failed;
     while (links.length > 0) {
       const { cb, kind } = links.shift()!;
-      if (kind === LinkKind.Value && this._failed) continue;
-      if (kind === LinkKind.Exception && !this._failed) continue;
+      if (kind === LinkKind.Value && failed) continue;
+      if (kind === LinkKind.Exception && !failed) continue;
       try {
         cb(this);
       } catch (error) {
@@ -370,8 +468,9 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
   }
 
   private _addLink(cb: LinkCallback<T>, kind: LinkKind): void {
-    (this._links ??= []).push({ cb, kind });
-    if (this._state === State.Dead) this._scheduleLinks();
+    const x = this._extras();
+    (x.links ??= []).push({ cb, kind });
+    if (this._state >= State.Dead) this._scheduleLinks(x);
   }
 
   /** Calls `cb(greenlet)` in the hub after death (also when linked after death). */
@@ -395,7 +494,7 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
   }
 
   unlink(cb: LinkCallback<T>): void {
-    const links = this._links;
+    const links = this._x === null ? null : this._x.links;
     if (links === null) return;
     const i = links.findIndex((l) => l.cb === cb);
     if (i >= 0) links.splice(i, 1);
@@ -415,6 +514,15 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
   [inspect.custom](): string {
     return this.toString();
   }
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** A greenlet for spawn() and friends, without copying their rest-argument array again. */
+function create<T>(fn: (...args: any[]) => unknown, args: unknown[]): Greenlet<T> {
+  const g = new Greenlet<T>(fn as (...a: any[]) => T);
+  if (args.length !== 0) g._args = args;
+  return g;
 }
 
 class MainGreenlet extends Greenlet<any> {
@@ -438,9 +546,7 @@ export function getCurrent(): Greenlet<any> {
 
 /** Creates a greenlet that starts on the next loop turn. */
 export function spawn<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Greenlet<Awaited<R>> {
-  const g = new Greenlet<Awaited<R>>(fn as (...a: any[]) => any, ...args);
-  g.start();
-  return g;
+  return create<Awaited<R>>(fn, args).start();
 }
 
 /** Creates a greenlet that starts after `seconds`. */
@@ -449,9 +555,7 @@ export function spawnLater<A extends unknown[], R>(
   fn: (...args: A) => R,
   ...args: A
 ): Greenlet<Awaited<R>> {
-  const g = new Greenlet<Awaited<R>>(fn as (...a: any[]) => any, ...args);
-  g.startLater(seconds);
-  return g;
+  return create<Awaited<R>>(fn, args).startLater(seconds);
 }
 
 export interface WaitOptions {
@@ -527,6 +631,43 @@ export async function killAll(greenlets: Iterable<Greenlet<any>>, options: KillO
   if (options.block === false) return;
   await joinAll(list, { timeout: options.timeout });
 }
+
+/**
+ * @internal Calls `hook(reason)` once, synchronously inside kill(), when `g` is first killed; at
+ * once if it already was. Returns a function that removes the hook.
+ */
+export function onKill(g: Greenlet<any>, hook: KillHook): () => void {
+  const killed = g._x === null ? NONE : g._x.killReason;
+  if (killed !== NONE) {
+    hook(killed);
+    return noop;
+  }
+  if (g.dead) return noop;
+  const x = g._extras();
+  (x.killHooks ??= []).push(hook);
+  return () => removeFrom(x.killHooks, hook);
+}
+
+/**
+ * @internal Calls `hook(exception, interrupted)` each time kill() or an expiring Timeout throws into
+ * `g`, after the hub delivered it: `interrupted` is true when it interrupted a hub wait, false when
+ * it was left pending for the next one (`g` is busy in a non-hub await). A hook returning true
+ * withdraws the pending exception: it reached the greenlet some other way. Hooks go when `g` dies.
+ */
+export function onThrow(g: Greenlet<any>, hook: ThrowHook): () => void {
+  if (g.dead) return noop;
+  const x = g._extras();
+  (x.throwHooks ??= []).push(hook);
+  return () => removeFrom(x.throwHooks, hook);
+}
+
+/** @internal True once kill() was called on `g` (it may still be running its finally blocks). */
+export function isKilled(g: Greenlet<any>): boolean {
+  const x = g._x;
+  return x !== null && x.killReason !== NONE;
+}
+
+const noop = (): void => {};
 
 /** @internal Registers a hook called synchronously whenever a greenlet is spawned. */
 export function onSpawn(hook: SpawnHook): () => void {

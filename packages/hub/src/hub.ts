@@ -33,6 +33,13 @@ const hubRoot = new AsyncResource('TSGI_HUB');
 
 export const now = (): number => performance.now();
 
+/*
+ * Node's timer functions as they were when the hub was loaded. @tsgi/monkey replaces the globals
+ * with greenlet-owned ones, and the hub's own immediates and timers must never belong to whichever
+ * greenlet happened to make them.
+ */
+const { setImmediate: nodeSetImmediate, setTimeout: nodeSetTimeout, clearTimeout: nodeClearTimeout } = globalThis;
+
 /** The part of a greenlet the wait machinery needs; the main greenlet implements it too. */
 export interface WaitOwner {
   _pending: unknown;
@@ -59,7 +66,6 @@ export class Wait<T = unknown> implements TimerEntry {
   prev: Wait<any> | null = null;
   next: Wait<any> | null = null;
   list: WaitList | null = null;
-  done = false;
   /** Payload for the primitive (the item a putter offers). */
   value: unknown = undefined;
   cancel: (() => void) | null = null;
@@ -71,6 +77,11 @@ export class Wait<T = unknown> implements TimerEntry {
 
   constructor(owner: WaitOwner) {
     this.owner = owner;
+  }
+
+  /** Settled (resolved, rejected or abandoned): park() sets res before anyone can see the wait. */
+  get done(): boolean {
+    return this.res === null;
   }
 
   resolve(v: T): void {
@@ -117,7 +128,6 @@ export class Wait<T = unknown> implements TimerEntry {
   }
 
   private settle(): void {
-    this.done = true;
     this.res = this.rej = null;
     this.owner._removeWait(this);
     if (this.list !== null) this.list.remove(this);
@@ -200,7 +210,7 @@ export class Hub {
     this.callbacks.push(cb);
     if (!this.drainScheduled) {
       this.drainScheduled = true;
-      hubRoot.runInAsyncScope(setImmediate, null, this.drain);
+      hubRoot.runInAsyncScope(nodeSetImmediate, null, this.drain);
     }
   }
 
@@ -258,14 +268,14 @@ export class Hub {
       this.disarm();
       return;
     }
-    if (this.nodeTimer !== null) clearTimeout(this.nodeTimer);
+    if (this.nodeTimer !== null) nodeClearTimeout(this.nodeTimer);
     this.armedFor = top._deadline;
     const delay = Math.max(0, Math.ceil(top._deadline - now()));
-    this.nodeTimer = hubRoot.runInAsyncScope(setTimeout, null, this.onTimer, delay) as NodeJS.Timeout;
+    this.nodeTimer = hubRoot.runInAsyncScope(nodeSetTimeout, null, this.onTimer, delay) as NodeJS.Timeout;
   }
 
   private disarm(): void {
-    if (this.nodeTimer !== null) clearTimeout(this.nodeTimer);
+    if (this.nodeTimer !== null) nodeClearTimeout(this.nodeTimer);
     this.nodeTimer = null;
     this.armedFor = Infinity;
   }

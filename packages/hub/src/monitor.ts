@@ -32,6 +32,9 @@ export interface BlockingMonitor {
 }
 
 // Int32 slots of the shared header.
+/** Captured at load: a patched setInterval would tie the heartbeat to the greenlet that started the monitor. */
+const { setInterval: nodeSetInterval, clearInterval: nodeClearInterval } = globalThis;
+
 const BEAT = 0;
 const GREENLET_ID = 1;
 const NAME_LENGTH = 2;
@@ -116,7 +119,7 @@ export function startBlockingMonitor(
   let lastBeat = Date.now();
   let lastId = -1;
   let lastName = '';
-  const interval = setInterval(() => {
+  const interval = nodeSetInterval(() => {
     const t = Date.now();
     const stalled = t - lastBeat;
     lastBeat = t;
@@ -148,7 +151,7 @@ export function startBlockingMonitor(
       Atomics.store(i32, NAME_LENGTH, written);
     },
     stop() {
-      clearInterval(interval);
+      nodeClearInterval(interval);
       Atomics.store(i32, STOP, 1);
       Atomics.notify(i32, STOP);
       void worker.terminate().catch(() => {});
