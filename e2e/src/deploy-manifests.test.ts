@@ -77,6 +77,18 @@ describe('deploy/kubernetes: strict schema validation', () => {
     });
   }
 
+  test('deploy/validate-manifests.mjs: exit 0 on the shipped manifests, 1 with the problem on a broken copy', async () => {
+    const script = join(DEPLOY, 'validate-manifests.mjs');
+    const ok = await execText(process.execPath, [script]);
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, /4 documents in 3 files: valid/);
+    const broken = join(makeTempDir('manifests'), 'deployment.yaml');
+    writeFileSync(broken, readFileSync(join(K8S_DIR, 'deployment.yaml'), 'utf8').replace('livenessProbe:', 'livenessProbes:'));
+    const bad = await execText(process.execPath, [script, broken]);
+    assert.equal(bad.code, 1, bad.out);
+    assert.match(bad.out, /deployment\.yaml#0 \(Deployment\): .*livenessProbes/);
+  });
+
   test('a kind without a schema is reported, not skipped', async () => {
     const problems = await validateManifests([{ file: 'x.yaml', document: 0, value: { apiVersion: 'v1', kind: 'Deploymnet', metadata: { name: 'x' } } }]);
     assert.match(formatProblems(problems), /no schema for v1 Deploymnet/);
