@@ -1,16 +1,22 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import {
   httpGetChunks,
   readRss,
   REFERENCE_DIR,
+  REPO_ROOT,
   runWrk,
   sampleRss,
+  startEdge,
   startNginx,
   startProcess,
+  startTsgi,
   startUwsgi,
   type CpuLayout,
   type PeerName,
+  type RunningTsgi,
 } from '../support/index.js';
 
 /** One figure a scenario reports. */
@@ -231,6 +237,281 @@ export const uwsgiSleepers: Side = {
   estimate: (ctx) => ctx.sleepDuration + 1,
 };
 
+// --- tsgi sides ------------------------------------------------------------------------------
+// tsgi serves e2e/apps/interop-app.ts, the TypeScript twin of the reference apps, route for route.
+
+const TSGI_APP = join(REPO_ROOT, 'e2e', 'apps', 'interop-app.ts');
+const FRAMEWORKS = join(REPO_ROOT, 'e2e', 'apps', 'frameworks');
+
+function tsgiArgs(extra: string[]): string[] {
+  return ['--gevent', '100', '--module', TSGI_APP, '--disable-logging', '--listen', '1024', ...extra];
+}
+
+function workerPid(tsgi: RunningTsgi): number {
+  return Number(/spawned tsgi worker 1 .*\(pid: (\d+)/.exec(tsgi.output())![1]);
+}
+
+export const tsgiHttpHello: Side = {
+  name: 'tsgi --gevent 100 --http-socket hello (keep-alive)',
+  needs: ['wrk'],
+  programs: ['tsgi'],
+  async start(ctx) {
+    const tsgi = await startTsgi(tsgiArgs(['--http-socket', '127.0.0.1:0']), { cpu: ctx.layout.server });
+    return wrkTarget(ctx, tsgi.url + '/hello', HELLO_CONNECTIONS, () => tsgi.stop());
+  },
+  estimate: wrkEstimate,
+};
+
+export const tsgiMonkeyHello: Side = {
+  name: 'tsgi --http-socket hello with --gevent-monkey-patch',
+  needs: ['wrk'],
+  programs: ['tsgi'],
+  async start(ctx) {
+    const tsgi = await startTsgi(tsgiArgs(['--http-socket', '127.0.0.1:0', '--gevent-monkey-patch']), { cpu: ctx.layout.server });
+    return wrkTarget(ctx, tsgi.url + '/hello', HELLO_CONNECTIONS, () => tsgi.stop());
+  },
+  estimate: wrkEstimate,
+};
+
+export const nginxTsgiHello: Side = {
+  name: 'nginx → tsgi --gevent 100 --socket hello',
+  needs: ['nginx', 'wrk'],
+  programs: ['tsgi'],
+  async start(ctx) {
+    const tsgi = await startTsgi(tsgiArgs(['--socket', '127.0.0.1:0']), { cpu: ctx.layout.server });
+    const nginx = await startNginx({ locations: [{ prefix: '/', uwsgiPass: tsgi.uwsgiAddress! }], accessLog: false, cpu: ctx.layout.server }).catch(async (err) => {
+      await tsgi.stop();
+      throw err;
+    });
+    return wrkTarget(ctx, nginx.url + '/hello', HELLO_CONNECTIONS, stopAllOf(() => tsgi.stop(), () => nginx.stop()));
+  },
+  estimate: wrkEstimate,
+};
+
+export const edgeTsgiHello: Side = {
+  name: 'tsgi-edge (buffering on) → tsgi --gevent 100 --socket hello',
+  needs: ['wrk'],
+  programs: ['tsgi', 'tsgi-edge'],
+  async start(ctx) {
+    const tsgi = await startTsgi(tsgiArgs(['--socket', '127.0.0.1:0']), { cpu: ctx.layout.server });
+    const address = tsgi.uwsgiAddress as { host: string; port: number };
+    const edge = await startEdge(['--listen', '127.0.0.1:0', '--uwsgi-pass', `${address.host}:${address.port}`, '--access-log', 'off'], { cpu: ctx.layout.server }).catch(async (err) => {
+      await tsgi.stop();
+      throw err;
+    });
+    return wrkTarget(ctx, edge.url + '/hello', HELLO_CONNECTIONS, stopAllOf(() => tsgi.stop(), () => edge.stop()));
+  },
+  estimate: wrkEstimate,
+};
+
+export const edgeStatic: Side = {
+  name: 'tsgi-edge static location (a 5-byte file)',
+  needs: ['wrk'],
+  programs: ['tsgi-edge'],
+  async start(ctx) {
+    const dir = mkdtempSync(join(tmpdir(), 'tsgi-bench-static-'));
+    writeFileSync(join(dir, 'hello'), 'hello');
+    const edge = await startEdge(['--listen', '127.0.0.1:0', '--static', dir, '--access-log', 'off'], { cpu: ctx.layout.server });
+    return wrkTarget(ctx, edge.url + '/hello', HELLO_CONNECTIONS, () => edge.stop());
+  },
+  estimate: wrkEstimate,
+};
+
+export const nginxTsgiStream: Side = {
+  name: 'nginx (uwsgi_buffering off) → tsgi, 1 MB in 1 KB yields',
+  needs: ['nginx', 'wrk'],
+  programs: ['tsgi'],
+  async start(ctx) {
+    const tsgi = await startTsgi(tsgiArgs(['--socket', '127.0.0.1:0']), { cpu: ctx.layout.server });
+    const nginx = await startNginx({ locations: [{ prefix: '/', uwsgiPass: tsgi.uwsgiAddress!, buffering: false }], accessLog: false, cpu: ctx.layout.server }).catch(async (err) => {
+      await tsgi.stop();
+      throw err;
+    });
+    const url = nginx.url + '/stream?kb=1024';
+    const stop = stopAllOf(() => tsgi.stop(), () => nginx.stop());
+    await runWrk({ url, connections: 10, duration: ctx.warmup, cpu: ctx.layout.client }).catch(async (err) => {
+      await stop();
+      throw err;
+    });
+    return {
+      async measure() {
+        const r = await runWrk({ url, connections: 10, duration: ctx.wrkDuration, cpu: ctx.layout.client });
+        const ttfb = await medianTtfb(url, ctx.ttfbRequests);
+        return { throughput: r.bytesRead / r.duration / 1e6, ttfb: ttfb * 1000 };
+      },
+      stop,
+    };
+  },
+  estimate: (ctx) => ctx.wrkDuration + 1,
+};
+
+/** A sleeping-requests target: `connections` clients on `url`, the worker's RSS sampled meanwhile. */
+function sleepersTarget(ctx: BenchContext, url: string, worker: number, connections: number, idle: number, stop: () => Promise<unknown>): Target {
+  return {
+    async measure() {
+      const sampler = sampleRss([worker]);
+      let r;
+      try {
+        r = await runWrk({ url, connections, duration: ctx.sleepDuration, timeout: 10, cpu: ctx.layout.client });
+      } finally {
+        await sampler.stop();
+      }
+      const peak = (await sampler.stop()).get(worker) ?? 0;
+      const completed = r.requests / r.duration;
+      return { completed, ofIdeal: completed / connections, peakRss: peak / 2 ** 20, rssPerRequest: Math.max(0, peak - idle) / connections / 1024 };
+    },
+    stop,
+  };
+}
+
+function tsgiSleepers(connections: number): Side {
+  return {
+    name: `tsgi --gevent ${connections} --http-socket, app awaiting sleep(1), ${connections.toLocaleString('en')} connections`,
+    needs: ['wrk'],
+    programs: ['tsgi'],
+    async start(ctx) {
+      const tsgi = await startTsgi(['--gevent', String(connections), '--module', TSGI_APP, '--disable-logging', '--listen', '4096', '--http-socket', '127.0.0.1:0'], { cpu: ctx.layout.server });
+      const worker = workerPid(tsgi);
+      const idle = (await readRss(worker)) ?? 0;
+      return sleepersTarget(ctx, tsgi.url + '/sleep?s=1', worker, connections, idle, () => tsgi.stop());
+    },
+    estimate: (ctx) => ctx.sleepDuration + 1,
+  };
+}
+
+function uwsgiSleepersOf(connections: number): Side {
+  return {
+    name: `uWSGI+gevent --gevent ${connections}, sleep(1) app, ${connections.toLocaleString('en')} connections`,
+    needs: ['uwsgi-gevent', 'wrk'],
+    async start(ctx) {
+      const uwsgi = await startUwsgi({ app: SLEEP_APP, gevent: connections, master: true, disableLogging: true, listen: 4096, socket: 'none', httpSocket: true, cpu: ctx.layout.server });
+      const worker = uwsgi.workerPids()[0];
+      const idle = (await readRss(worker)) ?? 0;
+      return sleepersTarget(ctx, uwsgi.httpUrl + '/', worker, connections, idle, () => uwsgi.stop());
+    },
+    estimate: (ctx) => ctx.sleepDuration + 1,
+  };
+}
+
+/** Both cores for the servers and for wrk: what two worker processes can do on this machine. */
+const SHARED_CPUS = '0,1';
+
+function processesSide(kind: 'tsgi' | 'uwsgi', processes: number): Side {
+  const name =
+    kind === 'tsgi'
+      ? `tsgi --processes ${processes} --gevent 100 --http-socket hello (servers and wrk share both cores)`
+      : `uWSGI+gevent --processes ${processes} --gevent 100 --http-socket hello (servers and wrk share both cores)`;
+  return {
+    name,
+    needs: kind === 'tsgi' ? ['wrk'] : ['uwsgi-gevent', 'wrk'],
+    ...(kind === 'tsgi' ? { programs: ['tsgi' as const] } : {}),
+    async start(ctx) {
+      const shared = { ...ctx, layout: { ...ctx.layout, server: SHARED_CPUS, client: SHARED_CPUS } } as unknown as BenchContext;
+      if (kind === 'tsgi') {
+        const tsgi = await startTsgi(tsgiArgs(['--master', '--processes', String(processes), '--http-socket', '127.0.0.1:0']), { cpu: SHARED_CPUS });
+        return wrkTarget(shared, tsgi.url + '/hello', HELLO_CONNECTIONS, () => tsgi.stop());
+      }
+      const uwsgi = await startUwsgi({ app: HELLO_APP, gevent: 100, master: true, processes, disableLogging: true, listen: 1024, socket: 'none', httpSocket: true, cpu: SHARED_CPUS });
+      return wrkTarget(shared, uwsgi.httpUrl + '/', HELLO_CONNECTIONS, () => uwsgi.stop());
+    },
+    estimate: wrkEstimate,
+  };
+}
+
+/** wrk at full load while the master reloads every worker (SIGHUP): failed requests, and how long the reload took. */
+function reloadSide(kind: 'tsgi' | 'uwsgi'): Side {
+  return {
+    name:
+      kind === 'tsgi'
+        ? 'tsgi --master --processes 2: wrk -c50 through a SIGHUP rolling reload'
+        : 'uWSGI+gevent --master --processes 2: wrk -c50 through a SIGHUP graceful reload',
+    needs: kind === 'tsgi' ? ['wrk'] : ['uwsgi-gevent', 'wrk'],
+    ...(kind === 'tsgi' ? { programs: ['tsgi' as const] } : {}),
+    async start(ctx) {
+      let url: string;
+      let masterPid: number;
+      let stop: () => Promise<unknown>;
+      let reloaded: (since: number) => Promise<number>;
+      if (kind === 'tsgi') {
+        const tsgi = await startTsgi(tsgiArgs(['--master', '--processes', '2', '--http-socket', '127.0.0.1:0']), { cpu: ctx.layout.server });
+        url = tsgi.url + '/hello';
+        masterPid = tsgi.process.pid;
+        stop = () => tsgi.stop();
+        reloaded = async (since) => {
+          const m = await tsgi.waitForLine(/workers reloaded in ([\d.]+) s/, 120, since);
+          return Number(m[1]);
+        };
+        const lines = () => tsgi.lines().length;
+        return {
+          async measure() {
+            const since = lines();
+            const load = runWrk({ url, connections: HELLO_CONNECTIONS, duration: ctx.wrkDuration, cpu: ctx.layout.client });
+            await new Promise((r) => setTimeout(r, 1000));
+            process.kill(masterPid, 'SIGHUP');
+            const seconds = await reloaded(since);
+            const r = await load;
+            const e = r.errors;
+            return { failed: e.connect + e.read + e.write + e.timeout + e.status, reloadSeconds: seconds, rps: r.requestsPerSec };
+          },
+          stop,
+        };
+      }
+      const uwsgi = await startUwsgi({ app: HELLO_APP, gevent: 100, master: true, processes: 2, disableLogging: true, listen: 1024, socket: 'none', httpSocket: true, cpu: ctx.layout.server });
+      url = uwsgi.httpUrl + '/';
+      masterPid = uwsgi.process.pid;
+      return {
+        async measure() {
+          const since = uwsgi.process.lines().length;
+          const load = runWrk({ url, connections: HELLO_CONNECTIONS, duration: ctx.wrkDuration, cpu: ctx.layout.client });
+          await new Promise((r) => setTimeout(r, 1000));
+          const sent = Date.now();
+          process.kill(masterPid, 'SIGHUP');
+          // uWSGI re-execs its master and respawns both workers; the reload is over when worker 2 is back.
+          await uwsgi.process.waitForLine(/spawned uWSGI worker 2 /, 120, since);
+          const seconds = (Date.now() - sent) / 1000;
+          const r = await load;
+          const e = r.errors;
+          return { failed: e.connect + e.read + e.write + e.timeout + e.status, reloadSeconds: seconds, rps: r.requestsPerSec };
+        },
+        stop: () => uwsgi.stop(),
+      };
+    },
+    estimate: (ctx) => ctx.wrkDuration + 2,
+  };
+}
+
+/** A framework's hello world on its own Node server (`native`) or on tsgi --http-socket. */
+function frameworkSide(framework: 'express' | 'hono', on: 'native' | 'tsgi'): Side {
+  const file = join(FRAMEWORKS, `${framework}-hello.ts`);
+  return {
+    name: on === 'tsgi' ? `${framework} hello on tsgi --gevent 100 --http-socket` : `${framework} hello on its own Node server`,
+    needs: ['wrk'],
+    programs: ['tsgi'],
+    async start(ctx) {
+      if (on === 'tsgi') {
+        const tsgi = await startTsgi(['--gevent', '100', '--http-socket', '127.0.0.1:0', '--module', file, '--disable-logging'], { cpu: ctx.layout.server });
+        return wrkTarget(ctx, tsgi.url + '/', HELLO_CONNECTIONS, () => tsgi.stop());
+      }
+      const serve =
+        framework === 'express'
+          ? `const s = http.createServer(m.app); s.listen(0, '127.0.0.1', () => console.log('listening ' + s.address().port));`
+          : `const { serve } = await import('@hono/node-server'); serve({ fetch: m.default.fetch, port: 0, hostname: '127.0.0.1' }, (i) => console.log('listening ' + i.port));`;
+      const script = `import http from 'node:http'; import { registerTypeScriptLoader } from '@tsgi/server'; registerTypeScriptLoader(); const m = await import(${JSON.stringify(file)}); ${serve}`;
+      const proc = await startProcess(process.execPath, ['--input-type=module', '-e', script], { name: `${framework}-native`, cwd: join(REPO_ROOT, 'e2e'), cpu: ctx.layout.server, ready: /^listening \d+$/ });
+      const port = /listening (\d+)/.exec(proc.output())![1];
+      return wrkTarget(ctx, `http://127.0.0.1:${port}/`, HELLO_CONNECTIONS, () => proc.stop());
+    },
+    estimate: wrkEstimate,
+  };
+}
+
+const SLEEPER_METRICS = (n: number): Metric[] => [
+  { key: 'completed', label: 'completed/s', unit: 'req/s', better: 'higher' },
+  { key: 'ofIdeal', label: `of the ideal ${n.toLocaleString('en')}/s`, unit: '×', better: 'higher' },
+  { key: 'peakRss', label: 'peak worker RSS', unit: 'MiB', better: 'lower' },
+  { key: 'rssPerRequest', label: 'RSS per in-flight request', unit: 'KiB', better: 'lower' },
+];
+
 // --- the registry ----------------------------------------------------------------------------
 // Each scenario pairs a baseline with its tsgi side. Adding tsgi is one `tsgi: { ... }` entry next to
 // the baseline (a Side whose `programs` names tsgi, so the report says "not built yet" until it is).
@@ -241,6 +522,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'hello world over HTTP: tsgi --http-socket vs raw Node http',
     metrics: HELLO_METRICS,
     baseline: nodeHttpHello,
+    tsgi: tsgiHttpHello,
     tsgiPlan: 'tsgi --gevent 100 --http-socket serving a TypeScript hello world (keep-alive)',
   },
   {
@@ -248,6 +530,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'hello world over HTTP: tsgi --http-socket vs uWSGI+gevent --http-socket',
     metrics: HELLO_METRICS,
     baseline: uwsgiHttpSocketHello,
+    tsgi: tsgiHttpHello,
     tsgiPlan: 'tsgi --gevent 100 --http-socket serving a TypeScript hello world',
   },
   {
@@ -255,6 +538,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'hello world behind nginx uwsgi_pass: tsgi vs uWSGI+gevent',
     metrics: HELLO_METRICS,
     baseline: nginxUwsgiHello,
+    tsgi: nginxTsgiHello,
     tsgiPlan: 'nginx → tsgi --gevent 100 --socket, TypeScript hello world',
   },
   {
@@ -262,6 +546,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'the front alone: tsgi-edge vs nginx `return 200` (the ceiling for a proxy)',
     metrics: HELLO_METRICS,
     baseline: nginxReturn200,
+    tsgi: edgeStatic,
     tsgiPlan: 'tsgi-edge answering from a static location',
   },
   {
@@ -272,18 +557,83 @@ export const SCENARIOS: Scenario[] = [
       { key: 'ttfb', label: 'time to first byte (median)', unit: 'ms', better: 'lower' },
     ],
     baseline: nginxUwsgiStream,
+    tsgi: nginxTsgiStream,
     tsgiPlan: 'nginx (uwsgi_buffering off) → tsgi --gevent 100, async generator yielding 1 KB chunks',
   },
   {
     id: 'sleepers-1000',
     title: '1,000 concurrent 1-second sleeping requests, one worker: tsgi vs uWSGI+gevent --gevent 1000',
-    metrics: [
-      { key: 'completed', label: 'completed/s', unit: 'req/s', better: 'higher' },
-      { key: 'ofIdeal', label: 'of the ideal 1,000/s', unit: '×', better: 'higher' },
-      { key: 'peakRss', label: 'peak worker RSS', unit: 'MiB', better: 'lower' },
-      { key: 'rssPerRequest', label: 'RSS per in-flight request', unit: 'KiB', better: 'lower' },
-    ],
+    metrics: SLEEPER_METRICS(SLEEPERS),
     baseline: uwsgiSleepers,
+    tsgi: tsgiSleepers(SLEEPERS),
     tsgiPlan: 'tsgi --gevent 1000 --http-socket, app awaiting sleep(1)',
+  },
+  {
+    id: 'sleepers-10000',
+    title: '10,000 concurrent 1-second sleeping requests, one worker: tsgi vs uWSGI+gevent --gevent 10000',
+    metrics: SLEEPER_METRICS(10_000),
+    baseline: uwsgiSleepersOf(10_000),
+    tsgi: tsgiSleepers(10_000),
+    tsgiPlan: 'tsgi --gevent 10000 --http-socket, app awaiting sleep(1)',
+  },
+  {
+    id: 'edge-vs-nginx',
+    title: 'the front in front of tsgi: tsgi-edge vs nginx (1 worker), both uwsgi_pass to the same tsgi setup',
+    metrics: HELLO_METRICS,
+    baseline: nginxTsgiHello,
+    tsgi: edgeTsgiHello,
+    tsgiPlan: 'tsgi-edge → tsgi --socket',
+  },
+  {
+    id: 'processes-2-tsgi',
+    title: 'scaling: tsgi --processes 2 (the tsgi side) vs tsgi --processes 1 (the baseline), same run',
+    metrics: HELLO_METRICS,
+    baseline: processesSide('tsgi', 1),
+    tsgi: processesSide('tsgi', 2),
+    tsgiPlan: 'tsgi --processes 2',
+  },
+  {
+    id: 'processes-2-uwsgi',
+    title: "scaling of uWSGI for comparison: uWSGI --processes 2 (in the tsgi column) vs --processes 1 (baseline)",
+    metrics: HELLO_METRICS,
+    baseline: processesSide('uwsgi', 1),
+    tsgi: { ...processesSide('uwsgi', 2), programs: [] },
+    tsgiPlan: 'uWSGI --processes 2',
+  },
+  {
+    id: 'reload-under-load',
+    title: 'a graceful reload of every worker under wrk load: tsgi (rolling) vs uWSGI+gevent',
+    metrics: [
+      { key: 'failed', label: 'failed or reset requests', unit: 'req', better: 'lower' },
+      { key: 'reloadSeconds', label: 'reload took', unit: 's', better: 'lower' },
+      { key: 'rps', label: 'requests/s through the reload', unit: 'req/s', better: 'higher' },
+    ],
+    baseline: reloadSide('uwsgi'),
+    tsgi: reloadSide('tsgi'),
+    tsgiPlan: 'tsgi --master --processes 2, SIGHUP',
+  },
+  {
+    id: 'monkey-overhead',
+    title: 'the cost of --gevent-monkey-patch: tsgi hello patched (tsgi side) vs unpatched (baseline)',
+    metrics: HELLO_METRICS,
+    baseline: { ...tsgiHttpHello, name: 'tsgi --http-socket hello, unpatched' },
+    tsgi: tsgiMonkeyHello,
+    tsgiPlan: 'tsgi --gevent-monkey-patch',
+  },
+  {
+    id: 'express',
+    title: 'Express hello world: on tsgi --http-socket vs on its own Node server',
+    metrics: HELLO_METRICS,
+    baseline: frameworkSide('express', 'native'),
+    tsgi: frameworkSide('express', 'tsgi'),
+    tsgiPlan: 'express app on tsgi',
+  },
+  {
+    id: 'hono',
+    title: 'Hono hello world: on tsgi --http-socket vs on @hono/node-server',
+    metrics: HELLO_METRICS,
+    baseline: frameworkSide('hono', 'native'),
+    tsgi: frameworkSide('hono', 'tsgi'),
+    tsgiPlan: 'hono app on tsgi',
   },
 ];
