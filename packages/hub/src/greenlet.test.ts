@@ -626,4 +626,82 @@ describe('getCurrent', () => {
     assert.equal(await g.get(), 'request-1');
     assert.equal(await h.get(), 'request-2');
   });
+
+  it('starts each greenlet in its own context, whatever the mix of spawners, gates, kills and later starts', async () => {
+    const requestContext = new AsyncLocalStorage<string>();
+    const report = (tag: string) => (): [string, string | undefined, boolean] => [tag, requestContext.getStore(), getCurrent().name === tag];
+    const named = <T>(g: Greenlet<T>, name: string): Greenlet<T> => {
+      g.name = name;
+      return g;
+    };
+    const gs: Greenlet<[string, string | undefined, boolean]>[] = [];
+    const spawnIn = (ctx: string | undefined, tag: string): Greenlet<any> => {
+      const make = (): Greenlet<any> => named(spawn(report(tag)), tag);
+      const g = ctx === undefined ? make() : requestContext.run(ctx, make);
+      gs.push(g);
+      return g;
+    };
+    spawnIn('A', 'a1');
+    const doomed = spawnIn('B', 'b1');
+    spawnIn(undefined, 'm1');
+    // A callback queued between spawns closes the current start gate; later spawns take a new one.
+    getHub().callSoon(() => {
+      spawnIn('C', 'c2');
+    });
+    spawnIn('A', 'a2');
+    const later = requestContext.run('L', () => named(spawnLater(0.001, report('l1')), 'l1'));
+    spawnIn('B', 'b2');
+    void doomed.kill({ block: false });
+    // A greenlet spawning others while the first gate's greenlets are starting.
+    const parent = requestContext.run('P', () =>
+      named(
+        spawn(() => {
+          gs.push(named(spawn(report('p-child')), 'p-child'));
+          return ['parent', requestContext.getStore(), getCurrent().name === 'parent'] as [string, string | undefined, boolean];
+        }),
+        'parent',
+      ),
+    );
+    spawnIn('B', 'b3');
+    await joinAll([parent, later]);
+    await sleep(0);
+    await joinAll(gs);
+    assert.ok(doomed.value instanceof GreenletExit);
+    const results = [parent, later, ...gs.filter((g) => g !== doomed)].map((g) => g.value);
+    assert.deepEqual(
+      results.sort((x: any, y: any) => String(x[0]).localeCompare(String(y[0]))),
+      [
+        ['a1', 'A', true],
+        ['a2', 'A', true],
+        ['b2', 'B', true],
+        ['b3', 'B', true],
+        ['c2', 'C', true],
+        ['l1', 'L', true],
+        ['m1', undefined, true],
+        ['p-child', 'P', true],
+        ['parent', 'P', true],
+      ],
+    );
+  });
+
+  it('leaves the spawner as it was: its greenlet and its stores, before and after the child starts', async () => {
+    const store = new AsyncLocalStorage<string>();
+    const parent = spawn(() =>
+      store.run('parent-store', async () => {
+        const seen: unknown[] = [];
+        const child = spawn(() => {
+          store.enterWith('child-store');
+          return getCurrent();
+        });
+        seen.push(getCurrent() === parent, store.getStore());
+        await child.join();
+        seen.push(getCurrent() === parent, store.getStore(), child.value === child);
+        await sleep(0);
+        seen.push(getCurrent() === parent, store.getStore());
+        return seen;
+      }),
+    );
+    assert.deepEqual(await parent.get(), [true, 'parent-store', true, 'parent-store', true, true, 'parent-store']);
+    assert.equal(getCurrent(), getHub().main);
+  });
 });

@@ -93,8 +93,25 @@ function startNext(): void {
     startQueue = [];
     startHead = 0;
   }
-  // The reaction runs in the spawner's async context; the greenlet's own starts here.
-  if (g._state === State.Scheduled) greenletStorage.run(g, startBody, g);
+  if (g._state === State.Scheduled) enterAndStart(g);
+}
+
+/*
+ * With AsyncContextFrame (Node 24), AsyncLocalStorage.run() makes two frames, one to enter and one
+ * to restore, each a copy of the current one. Our callers are promise reactions, after which V8
+ * clears the frame, so entering once is enough there. With async_hooks (Node 20) enterWith() would
+ * write into whatever resource is current, so run() it is.
+ */
+const frameBased = !('kResourceStore' in greenletStorage);
+
+/** Runs the body in the greenlet's own context: the reaction's (the spawner's), with `g` current. */
+function enterAndStart(g: Greenlet<any>): void {
+  if (frameBased) {
+    greenletStorage.enterWith(g);
+    startBody(g);
+  } else {
+    greenletStorage.run(g, startBody, g);
+  }
 }
 
 function startBody(g: Greenlet<any>): void {
@@ -265,7 +282,7 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
     const later = (this._extras().later = new LaterStart(open));
     hub.addTimer(later, s);
     void gate.then(() => {
-      if (this._state === State.Scheduled) greenletStorage.run(this, startBody, this);
+      if (this._state === State.Scheduled) enterAndStart(this);
     });
     return this;
   }

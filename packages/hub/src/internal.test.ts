@@ -4,8 +4,9 @@ import { GreenletExit } from './errors.js';
 import { getCurrent, spawn } from './greenlet.js';
 import { Event } from './event.js';
 import { getHub, sleep } from './hub.js';
-import { greenletStorage, onKill, onSpawn, runInGreenlet, waitFor } from './internal.js';
-import { withTimeout } from './timeout.js';
+import { greenletStorage, isKilled, onKill, onSpawn, onThrow, runInGreenlet, waitFor } from './internal.js';
+import { captureHubErrors } from './test-support/errors.js';
+import { Timeout, withTimeout } from './timeout.js';
 
 describe('@tsgi/hub/internal', () => {
   it('waitFor is killable and runs the cancel function before rejecting', async () => {
@@ -52,5 +53,118 @@ describe('@tsgi/hub/internal', () => {
     assert.equal(greenletStorage.getStore(), undefined);
     assert.equal(getCurrent(), getHub().main);
     await g.join();
+  });
+
+  it('onKill needs no AbortSignal, fires once, can be removed, and a throwing hook does not stop the kill', async () => {
+    const g = spawn(() => sleep(60));
+    const calls: unknown[] = [];
+    onKill(g, (r) => calls.push(['first', r]));
+    const removed = onKill(g, () => calls.push('removed'));
+    removed();
+    onKill(g, function failing() {
+      throw new Error('hook failed');
+    });
+    onKill(g, (r) => calls.push(['last', r]));
+    assert.equal(isKilled(g), false);
+    const lines = await captureHubErrors(async (out) => {
+      await g.kill();
+      return out;
+    });
+    assert.equal(isKilled(g), true);
+    assert.ok(g.dead && g.value instanceof GreenletExit);
+    assert.deepEqual(calls, [
+      ['first', g.value],
+      ['last', g.value],
+    ]);
+    assert.match(lines.join(''), /hook failed[\s\S]*hook failing of <Greenlet/);
+    // Kill hooks never made the greenlet's AbortController.
+    assert.equal((g as any)._x.controller, null);
+    await g.kill();
+    assert.equal(calls.length, 2);
+  });
+
+  it('onKill on a greenlet that died without a kill never fires', async () => {
+    const g = spawn(() => 1);
+    await g.join();
+    let fired = false;
+    onKill(g, () => (fired = true))();
+    assert.equal(fired, false);
+    assert.equal(isKilled(g), false);
+  });
+
+  it('onThrow sees a Timeout left pending in a non-hub await, and true withdraws it', async () => {
+    const seen: Array<[unknown, boolean]> = [];
+    let release!: () => void;
+    const outside = new Promise<void>((resolve) => (release = resolve));
+    const g = spawn(async () => {
+      const t = Timeout.startNew(0.01);
+      onThrow(getCurrent(), (exc, interrupted) => {
+        seen.push([exc, interrupted]);
+        release();
+        return true;
+      });
+      await outside; // not a hub wait: the Timeout can only be left pending
+      await sleep(0); // withdrawn: this wait is not interrupted
+      t.cancel();
+      return t;
+    });
+    const t = await g.get();
+    assert.deepEqual(seen, [[t, false]]);
+  });
+
+  it('onThrow reports interrupted hub waits and kills, keeps a pending exception unless a hook withdraws it', async () => {
+    const seen: Array<[string, boolean]> = [];
+    const outsideWait = new Event();
+    let release!: () => void;
+    const outside = new Promise<void>((resolve) => (release = resolve));
+    const g = spawn(async () => {
+      onThrow(getCurrent(), (exc, interrupted) => {
+        seen.push([exc instanceof Timeout ? 'timeout' : exc instanceof GreenletExit ? 'exit' : String(exc), interrupted]);
+      });
+      try {
+        await withTimeout(0.01, () => sleep(60));
+      } catch (error) {
+        assert.ok(error instanceof Timeout);
+      }
+      outsideWait.set();
+      await outside; // a non-hub await while killed
+      await sleep(0); // the kill, left pending, surfaces here
+      return 'not reached';
+    });
+    await outsideWait.wait();
+    const killed = g.kill();
+    release();
+    await killed;
+    assert.ok(g.value instanceof GreenletExit);
+    assert.deepEqual(seen, [
+      ['timeout', true],
+      ['exit', false],
+    ]);
+    // Hooks are dropped with the greenlet.
+    assert.equal((g as any)._x.throwHooks, null);
+  });
+
+  it('uses the timer functions Node had when the hub was loaded, not patched ones', async () => {
+    const saved = { setTimeout, setImmediate, setInterval, clearTimeout, clearInterval };
+    const refuse = (): never => {
+      throw new Error('a patched timer function was called');
+    };
+    let results: Promise<unknown>[];
+    Object.assign(globalThis, { setTimeout: refuse, setImmediate: refuse, setInterval: refuse, clearTimeout: refuse, clearInterval: refuse });
+    try {
+      results = [
+        spawn(() => 7).get(), // the hub's immediate
+        sleep(0.05), // arms the hub's Node timer
+        sleep(0.005), // re-arms it earlier: clears the first
+        getHub().startMonitor({ maxBlockingTime: 5 }), // the heartbeat interval
+      ];
+    } finally {
+      Object.assign(globalThis, saved);
+    }
+    try {
+      assert.deepEqual(await Promise.all(results), [7, undefined, undefined, undefined]);
+    } finally {
+      getHub().stopMonitor();
+    }
   });
 });
