@@ -8,9 +8,8 @@ import dns from 'node:dns';
 import http from 'node:http';
 import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
-import { Greenlet } from '@tsgi/hub';
-import { greenletStorage } from '@tsgi/hub/internal';
-import { onGreenletKill, useKillHooks } from './kill-hooks.js';
+import type { Greenlet } from '@tsgi/hub';
+import { greenletStorage, isKilled, onKill, onThrow } from '@tsgi/hub/internal';
 import { getaddrinfo, type AddrInfo } from '@tsgi/hub/socket';
 import { markPatched } from './registry.js';
 
@@ -19,13 +18,9 @@ type LookupCallback = (err: Error | null, address?: string | dns.LookupAddress[]
 const original = {
   connect: net.Socket.prototype.connect,
   addRequest: (http.Agent.prototype as any).addRequest as (this: http.Agent, req: http.ClientRequest, ...rest: any[]) => void,
-  throwInto: (Greenlet.prototype as any)._throw as (this: Greenlet<any>, exc: unknown) => void,
   lookup: dns.lookup,
   promisesLookup: dns.promises.lookup,
 };
-
-/** The hub's "no pending exception" marker, as every fresh greenlet holds it. */
-const NO_PENDING: unknown = (new Greenlet(() => undefined) as any)._pending;
 
 interface Ownership {
   owner: Greenlet<any> | null;
@@ -40,10 +35,18 @@ function socketSet(g: Greenlet<any>): Set<net.Socket> {
     const s = new Set<net.Socket>();
     set = s;
     socketsOf.set(g, s);
-    onGreenletKill(g, (reason) => {
+    onKill(g, (reason) => {
       socketsOf.delete(g);
       for (const socket of s) socket.destroy(asError(reason));
       s.clear();
+    });
+    // A Timeout that finds the greenlet outside any hub wait reaches it through its sockets, which
+    // is where it is blocked; delivered that way, it must not surface again at the next hub wait.
+    onThrow(g, (exc, interrupted) => {
+      if (interrupted || isKilled(g) || s.size === 0) return false;
+      const err = asError(exc);
+      for (const socket of [...s]) socket.destroy(err);
+      return true;
     });
   }
   return set;
@@ -54,11 +57,8 @@ function asError(reason: unknown): Error {
   return reason instanceof Error ? reason : Object.assign(new Error(`greenlet killed with ${String(reason)}`), { cause: reason });
 }
 
-const NOT_KILLED: unknown = (new Greenlet(() => undefined) as any)._killReason;
-const killed = (g: Greenlet<any>): boolean => (g as any)._killReason !== NOT_KILLED;
-
 function ownable(g: Greenlet<any> | null | undefined): g is Greenlet<any> {
-  return g !== null && g !== undefined && !g.dead && !killed(g);
+  return g !== null && g !== undefined && !g.dead && !isKilled(g);
 }
 
 /** Makes `owner` (null: nobody) the owner of `socket`, releasing it from its previous owner. */
@@ -99,18 +99,6 @@ function patchedAddRequest(this: http.Agent, req: http.ClientRequest, ...rest: a
   const g = greenletStorage.getStore();
   if (ownable(g)) req.once('socket', (socket: net.Socket) => bindSocket(socket, g));
   original.addRequest.call(this, req, ...rest);
-}
-
-function patchedThrow(this: Greenlet<any>, exc: unknown): void {
-  const inHubWait = (this as any)._wait !== null;
-  original.throwInto.call(this, exc);
-  if (inHubWait || killed(this)) return;
-  const sockets = socketsOf.get(this);
-  if (sockets === undefined || sockets.size === 0) return;
-  const err = asError(exc);
-  for (const socket of [...sockets]) socket.destroy(err);
-  // The exception reached the greenlet through its socket; it must not surface a second time.
-  if ((this as any)._pending === exc) (this as any)._pending = NO_PENDING;
 }
 
 const UV_ERRNO: Record<string, number> = { ENOTFOUND: -3008, EAI_AGAIN: -3001, EAI_FAIL: -3007 };
@@ -189,7 +177,6 @@ let patched = false;
 function install(on: boolean): void {
   net.Socket.prototype.connect = on ? (patchedConnect as typeof original.connect) : original.connect;
   (http.Agent.prototype as any).addRequest = on ? patchedAddRequest : original.addRequest;
-  (Greenlet.prototype as any)._throw = on ? patchedThrow : original.throwInto;
   (dns as any).lookup = on ? patchedLookup : original.lookup;
   (dns.promises as any).lookup = on ? patchedPromisesLookup : original.promisesLookup;
   syncBuiltinESMExports();
@@ -201,7 +188,6 @@ function install(on: boolean): void {
 export function patchNet(): void {
   if (patched) return;
   install(true);
-  useKillHooks(true);
   patched = true;
   markPatched('net', true);
 }
@@ -210,7 +196,6 @@ export function patchNet(): void {
 export function unpatchNet(): void {
   if (!patched) return;
   install(false);
-  useKillHooks(false);
   patched = false;
   markPatched('net', false);
 }

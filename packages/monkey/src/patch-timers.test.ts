@@ -40,6 +40,23 @@ describe('patchTimers', () => {
     assert.deepEqual(await killAfterStartingTimers(), []);
   });
 
+  it('keeps owning the timers made while patched after unpatchTimers(): a later kill still clears them', async () => {
+    patchTimers();
+    const fired: string[] = [];
+    const started = new Event();
+    const g = spawn(async () => {
+      setTimeout(() => fired.push('timeout'), 20);
+      setImmediate(() => fired.push('immediate'));
+      started.set();
+      await new Event().wait();
+    });
+    await started.wait();
+    unpatchTimers();
+    await g.kill();
+    await later(60);
+    assert.deepEqual(fired, []);
+  });
+
   it('unpatched, the same timers outlive the kill (the control)', async () => {
     const fired = await killAfterStartingTimers();
     assert.ok(fired.includes('timeout') && fired.includes('node:timers') && fired.includes('immediate'), fired.join());

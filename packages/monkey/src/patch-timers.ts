@@ -7,9 +7,8 @@ import { syncBuiltinESMExports } from 'node:module';
 import nodeTimers from 'node:timers';
 import timersPromises from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { Greenlet } from '@tsgi/hub';
-import { greenletStorage, waitFor } from '@tsgi/hub/internal';
-import { onGreenletKill, useKillHooks } from './kill-hooks.js';
+import type { Greenlet } from '@tsgi/hub';
+import { greenletStorage, isKilled, onKill, waitFor } from '@tsgi/hub/internal';
 import { markPatched } from './registry.js';
 
 /** The functions as they were when this module was first evaluated (before any patch of ours). */
@@ -49,7 +48,7 @@ function ownedBy(g: Greenlet<any>): Owned {
     const r: Owned = { timeouts: new Set(), immediates: new Set(), sweepAt: SWEEP_MIN };
     rec = r;
     owners.set(g, r);
-    onGreenletKill(g, () => {
+    onKill(g, () => {
       owners.delete(g);
       for (const t of r.timeouts) o.clearTimeout(t);
       for (const i of r.immediates) o.clearImmediate(i);
@@ -74,9 +73,8 @@ function remember<T extends object>(set: Set<T>, rec: Owned, t: T): void {
 
 /** A greenlet already killed (and still running, having caught the exit) owns nothing new. */
 function ownable(g: Greenlet<any> | undefined): g is Greenlet<any> {
-  return g !== undefined && !g.dead && (g as unknown as { _killReason: unknown })._killReason === NOT_KILLED;
+  return g !== undefined && !g.dead && !isKilled(g);
 }
-const NOT_KILLED: unknown = (new Greenlet(() => undefined) as unknown as { _killReason: unknown })._killReason;
 
 function patchedSetTimeout(this: unknown, callback: (...args: any[]) => void, ms?: number, ...args: any[]): NodeJS.Timeout {
   const t = args.length === 0 ? o.setTimeout(callback, ms) : o.setTimeout(callback, ms, ...args);
@@ -279,7 +277,6 @@ export function patchTimers(): void {
     patchedPromiseSetImmediate,
     patchedPromiseSetInterval,
   );
-  useKillHooks(true);
   patched = true;
   markPatched('timers', true);
 }
@@ -288,7 +285,6 @@ export function patchTimers(): void {
 export function unpatchTimers(): void {
   if (!patched) return;
   install(o.setTimeout, o.setInterval, o.setImmediate, o.promiseSetTimeout, o.promiseSetImmediate, o.promiseSetInterval);
-  useKillHooks(false);
   patched = false;
   markPatched('timers', false);
 }
