@@ -4,7 +4,8 @@
 #   /accel-no/                -> like /buffered/ but the app asks for X-Accel-Buffering: no
 #   /exc-before/              -> raises before start_response (uWSGI closes with no reply)
 #   /hello/                   -> b"hello" (load and failover checks)
-#   /big/...                  -> 8 MiB in 64 KiB yields (slow-client checks)
+#   /big/...                  -> 128 MiB in 64 KiB yields (slow-client checks: more than every kernel
+#                                socket buffer on the path can hold, since loopback autotunes to 32 MiB)
 import json
 import gevent
 
@@ -22,7 +23,7 @@ def application(environ, start_response):
         return [b"hello"]
     if path.startswith('/big/'):
         start_response('200 OK', [('Content-Type', 'application/octet-stream')])
-        return (b"x" * 65536 for _ in range(128))
+        return (b"x" * 65536 for _ in range(2048))
     headers = [('Content-Type', 'text/html')]
     if path.startswith('/accel-no/'):
         headers.append(('X-Accel-Buffering', 'no'))

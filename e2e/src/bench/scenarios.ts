@@ -169,6 +169,22 @@ async function medianTtfb(url: string, n: number): Promise<number> {
   return times[times.length >> 1];
 }
 
+/** A streaming target: throughput with 10 connections after a warm-up, then the median time to first byte. */
+async function streamTarget(ctx: BenchContext, url: string, stop: () => Promise<unknown>): Promise<Target> {
+  await runWrk({ url, connections: 10, duration: ctx.warmup, cpu: ctx.layout.client }).catch(async (err) => {
+    await stop();
+    throw err;
+  });
+  return {
+    async measure() {
+      const r = await runWrk({ url, connections: 10, duration: ctx.wrkDuration, cpu: ctx.layout.client });
+      const ttfb = await medianTtfb(url, ctx.ttfbRequests);
+      return { throughput: r.bytesRead / r.duration / 1e6, ttfb: ttfb * 1000 };
+    },
+    stop,
+  };
+}
+
 export const nginxUwsgiStream: Side = {
   name: 'nginx (uwsgi_buffering off) → uWSGI+gevent, 1 MB in 1 KB yields',
   needs: ['nginx', 'uwsgi-gevent', 'wrk'],
@@ -179,62 +195,9 @@ export const nginxUwsgiStream: Side = {
       throw err;
     });
     const url = nginx.url + '/';
-    const stop = stopAllOf(() => uwsgi.stop(), () => nginx.stop());
-    await runWrk({ url, connections: 10, duration: ctx.warmup, cpu: ctx.layout.client }).catch(async (err) => {
-      await stop();
-      throw err;
-    });
-    return {
-      async measure() {
-        const r = await runWrk({ url, connections: 10, duration: ctx.wrkDuration, cpu: ctx.layout.client });
-        const ttfb = await medianTtfb(url, ctx.ttfbRequests);
-        return { throughput: r.bytesRead / r.duration / 1e6, ttfb: ttfb * 1000 };
-      },
-      stop,
-    };
+    return streamTarget(ctx, url, stopAllOf(() => uwsgi.stop(), () => nginx.stop()));
   },
   estimate: (ctx) => ctx.wrkDuration + 1,
-};
-
-export const uwsgiSleepers: Side = {
-  name: 'uWSGI+gevent --gevent 1000, sleep(1) app, 1,000 connections',
-  needs: ['uwsgi-gevent', 'wrk'],
-  async start(ctx) {
-    const uwsgi = await startUwsgi({
-      app: SLEEP_APP,
-      gevent: SLEEPERS,
-      master: true,
-      disableLogging: true,
-      listen: 2048,
-      socket: 'none',
-      httpSocket: true,
-      cpu: ctx.layout.server,
-    });
-    const worker = uwsgi.workerPids()[0];
-    // Idle RSS once, before any load: memory taken by a run is not given back before the next.
-    const idle = (await readRss(worker)) ?? 0;
-    return {
-      async measure() {
-        const sampler = sampleRss([worker]);
-        let r;
-        try {
-          r = await runWrk({ url: uwsgi.httpUrl + '/', connections: SLEEPERS, duration: ctx.sleepDuration, timeout: 5, cpu: ctx.layout.client });
-        } finally {
-          await sampler.stop();
-        }
-        const peak = (await sampler.stop()).get(worker) ?? 0;
-        const completed = r.requests / r.duration;
-        return {
-          completed,
-          ofIdeal: completed / SLEEPERS,
-          peakRss: peak / 2 ** 20,
-          rssPerRequest: Math.max(0, peak - idle) / SLEEPERS / 1024,
-        };
-      },
-      stop: () => uwsgi.stop(),
-    };
-  },
-  estimate: (ctx) => ctx.sleepDuration + 1,
 };
 
 // --- tsgi sides ------------------------------------------------------------------------------
@@ -328,19 +291,7 @@ export const nginxTsgiStream: Side = {
       throw err;
     });
     const url = nginx.url + '/stream?kb=1024';
-    const stop = stopAllOf(() => tsgi.stop(), () => nginx.stop());
-    await runWrk({ url, connections: 10, duration: ctx.warmup, cpu: ctx.layout.client }).catch(async (err) => {
-      await stop();
-      throw err;
-    });
-    return {
-      async measure() {
-        const r = await runWrk({ url, connections: 10, duration: ctx.wrkDuration, cpu: ctx.layout.client });
-        const ttfb = await medianTtfb(url, ctx.ttfbRequests);
-        return { throughput: r.bytesRead / r.duration / 1e6, ttfb: ttfb * 1000 };
-      },
-      stop,
-    };
+    return streamTarget(ctx, url, stopAllOf(() => tsgi.stop(), () => nginx.stop()));
   },
   estimate: (ctx) => ctx.wrkDuration + 1,
 };
@@ -564,7 +515,7 @@ export const SCENARIOS: Scenario[] = [
     id: 'sleepers-1000',
     title: '1,000 concurrent 1-second sleeping requests, one worker: tsgi vs uWSGI+gevent --gevent 1000',
     metrics: SLEEPER_METRICS(SLEEPERS),
-    baseline: uwsgiSleepers,
+    baseline: uwsgiSleepersOf(SLEEPERS),
     tsgi: tsgiSleepers(SLEEPERS),
     tsgiPlan: 'tsgi --gevent 1000 --http-socket, app awaiting sleep(1)',
   },

@@ -188,31 +188,21 @@ export class RequestRunner {
   }
 
   /** After a failure before headers went out: answer 500 instead of closing the socket as uWSGI does. */
-  async sendInternalError(): Promise<boolean> {
-    if (this.#sink.headersSent || this.#sink.clientGone) return false;
-    const body = Buffer.from('Internal Server Error\n');
-    try {
-      await this.#sink.sendHeaders('500 Internal Server Error', [
-        ['Content-Type', 'text/plain; charset=utf-8'],
-        ['Content-Length', String(body.length)],
-      ], body);
-      await this.#sink.end();
-      return true;
-    } catch {
-      return false;
-    }
+  sendInternalError(): Promise<boolean> {
+    return this.#sendError('500 Internal Server Error', 'Internal Server Error\n');
   }
 
   /** After a harakiri before headers went out: answer 504. */
-  async sendTimeout(): Promise<boolean> {
+  sendTimeout(): Promise<boolean> {
+    return this.#sendError('504 Gateway Timeout', 'Gateway Timeout: the request ran longer than --harakiri\n');
+  }
+
+  /** Answers `status` in the app's place; false when that is no longer possible (headers sent, client gone). */
+  async #sendError(status: string, text: string): Promise<boolean> {
     if (this.#sink.headersSent || this.#sink.clientGone) return false;
-    const body = Buffer.from('Gateway Timeout: the request ran longer than --harakiri\n');
+    const body = Buffer.from(text);
     try {
-      await this.#sink.sendHeaders('504 Gateway Timeout', [
-        ['Content-Type', 'text/plain; charset=utf-8'],
-        ['Content-Length', String(body.length)],
-      ], body);
-      await this.#sink.end();
+      await this.#sink.sendComplete(status, [['Content-Type', 'text/plain; charset=utf-8'], ['Content-Length', String(body.length)]], body);
       return true;
     } catch {
       return false;

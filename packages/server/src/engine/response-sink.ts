@@ -33,6 +33,28 @@ export interface ResponseSink {
   trailers?: HeaderPair[];
 }
 
+/**
+ * The AbortSignal published as `environ['tsgi.disconnected']`, created on first use: most requests
+ * never look at it, and an AbortController is not free on the request path.
+ */
+class LazyDisconnect {
+  #controller: AbortController | null = null;
+  #reason: Error | null = null;
+
+  get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#reason !== null) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(): void {
+    this.#reason = new ClientDisconnectedError('the client closed the connection before the response ended');
+    this.#controller?.abort(this.#reason);
+  }
+}
+
 function statusCode(status: string): number {
   return Number.parseInt(status.slice(0, 3), 10);
 }
@@ -53,21 +75,14 @@ export class RawSocketSink implements ResponseSink {
   #protocol: string;
   #timeoutSeconds: number;
   #ended = false;
-  #disconnect: AbortController | null = null;
-  #goneReason: Error | null = null;
+  #disconnect = new LazyDisconnect();
 
-  /** Created on first use: most requests never look at it, and an AbortController is not free. */
   get disconnected(): AbortSignal {
-    if (this.#disconnect === null) {
-      this.#disconnect = new AbortController();
-      if (this.#goneReason !== null) this.#disconnect.abort(this.#goneReason);
-    }
     return this.#disconnect.signal;
   }
 
   #gone(): void {
-    this.#goneReason = new ClientDisconnectedError('the client closed the connection before the response ended');
-    this.#disconnect?.abort(this.#goneReason);
+    this.#disconnect.abort();
   }
 
   constructor(socket: Socket, serverProtocol: string, timeoutSeconds: number) {
@@ -154,21 +169,14 @@ export class HttpResponseSink implements ResponseSink {
   trailers?: HeaderPair[];
   #res: ServerResponse;
   #timeoutSeconds: number;
-  #disconnect: AbortController | null = null;
-  #goneReason: Error | null = null;
+  #disconnect = new LazyDisconnect();
 
-  /** Created on first use: most requests never look at it, and an AbortController is not free. */
   get disconnected(): AbortSignal {
-    if (this.#disconnect === null) {
-      this.#disconnect = new AbortController();
-      if (this.#goneReason !== null) this.#disconnect.abort(this.#goneReason);
-    }
     return this.#disconnect.signal;
   }
 
   #gone(): void {
-    this.#goneReason = new ClientDisconnectedError('the client closed the connection before the response ended');
-    this.#disconnect?.abort(this.#goneReason);
+    this.#disconnect.abort();
   }
 
   constructor(res: ServerResponse, timeoutSeconds: number) {
