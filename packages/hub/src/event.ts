@@ -130,7 +130,7 @@ export class AsyncResult<T = unknown> extends Linkable<AsyncResult<T>> {
     if (this.state === 0) {
       const t = optionalSeconds(options.timeout, 'AsyncResult.get timeout');
       if (options.block === false) throw new Timeout(t);
-      await park<boolean>(this.waiters, t, new Timeout(t), true);
+      await park<boolean>(this.waiters, t, t === undefined ? undefined : new Timeout(t), true);
     } else {
       checkPending(getCurrentOwner());
     }

@@ -321,7 +321,7 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
       const t = optionalSeconds(options.timeout, 'get timeout');
       if (options.block === false) throw new Timeout(t);
       const x = this._extras();
-      await park<void>((x.joiners ??= new WaitList()), t, new Timeout(t), true);
+      await park<void>((x.joiners ??= new WaitList()), t, t === undefined ? undefined : new Timeout(t), true);
     }
     if (this._state === State.Failed) throw this._result;
     return this._result as T;

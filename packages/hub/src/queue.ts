@@ -134,7 +134,7 @@ export class Queue<T = unknown> {
         this.putters.push(w);
       },
       t,
-      new Full(),
+      t === undefined ? undefined : new Full(),
       true,
     );
   }
@@ -154,7 +154,7 @@ export class Queue<T = unknown> {
       return Promise.reject(error);
     }
     if (options.block === false) return Promise.reject(new Empty());
-    return park<T>(this.getters, t, new Empty(), true);
+    return park<T>(this.getters, t, t === undefined ? undefined : new Empty(), true);
   }
 
   getNowait(): T {
@@ -171,7 +171,7 @@ export class Queue<T = unknown> {
     while (this.qsize() === 0) {
       if (options.block === false) throw new Empty();
       const remaining = deadline === undefined ? undefined : Math.max(0, (deadline - performance.now()) / 1000);
-      await park<void>(this.peekers, remaining, new Empty(), true);
+      await park<void>(this.peekers, remaining, remaining === undefined ? undefined : new Empty(), true);
     }
     return this._peek();
   }
