@@ -209,3 +209,19 @@ describe('signals across processes', { skip }, () => {
     assert.equal(bad.code, 3, bad.output);
   });
 });
+
+describe('--http: tsgi-edge started in front, as uWSGI starts its HTTP router', { skip: skip ?? programSkipReason('tsgi-edge') }, () => {
+  test('one command serves HTTP through the edge to the workers, and stops both', async () => {
+    const tsgi = await startTsgi(['--http', '127.0.0.1:0', '--gevent', '10', '--module', ENGINE_APP]);
+    try {
+      const spawned = await tsgi.waitForLine(/spawned tsgi http router \(tsgi-edge\) on 127\.0\.0\.1:0 -> uwsgi:\/\/127\.0\.0\.1:\d+ \(pid: \d+\)/, 10);
+      assert.ok(spawned);
+      const listening = await tsgi.waitForLine(/tsgi-edge listening on (http:\/\/127\.0\.0\.1:\d+)/, 15);
+      const res = await get(listening[1] + '/hello');
+      assert.deepEqual(res, { status: 200, body: 'Hello World' });
+    } finally {
+      await tsgi.stop();
+    }
+    assert.match(tsgi.output(), /tsgi http router on 127\.0\.0\.1:0 exited/);
+  });
+});
