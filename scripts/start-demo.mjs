@@ -8,12 +8,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const uwsgiPort = process.env.TSGI_DEMO_UWSGI_PORT ?? '3031';
 const httpPort = process.env.TSGI_DEMO_HTTP_PORT ?? '8080';
 const children = [];
+let stopping = false;
 
 function run(name, args) {
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   child.on('exit', (code, signal) => {
     console.error(`${name} exited (${signal ?? code})`);
-    for (const other of children) if (other !== child && other.exitCode === null) other.kill('SIGTERM');
+    if (!stopping) for (const other of children) if (other !== child && other.exitCode === null) other.kill('SIGTERM');
+    stopping = true;
     process.exitCode = code ?? 1;
   });
   children.push(child);
@@ -25,6 +27,7 @@ run('tsgi-edge', ['apps/edge/bin/tsgi-edge.js', '--listen', `127.0.0.1:${httpPor
 console.error(`\n  the crazy example: curl -N http://127.0.0.1:${httpPort}/   (Ctrl-C stops tsgi and tsgi-edge)\n`);
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
+    stopping = true;
     for (const child of children) if (child.exitCode === null) child.kill(sig);
   });
 }
