@@ -1,8 +1,8 @@
 /**
  * Greenlets: a function run cooperatively on the hub, with gevent's lifecycle (scheduled, running,
- * dead), result, links and kill. The body runs inside `greenletStorage.run(greenlet, ...)` entered
- * synchronously at spawn time, so it inherits the spawner's other async context while `getCurrent()`
- * names the greenlet after every await.
+ * dead), result, links and kill. The body starts from a promise reaction registered at spawn time,
+ * so it runs in the spawner's async context, with the greenlet entered into `greenletStorage` there:
+ * it inherits the spawner's other stores while `getCurrent()` names the greenlet after every await.
  */
 import { inspect } from 'node:util';
 import { GreenletExit, GreenletStateError, optionalSeconds } from './errors.js';
