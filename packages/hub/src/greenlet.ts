@@ -287,7 +287,8 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
     return this;
   }
 
-  private _announce(): void {
+  /** Runs the spawn hooks and publishes the spawn (also used by spawnNow). */
+  _announce(): void {
     const parent = greenletStorage.getStore() ?? hub.main;
     for (let i = 0; i < spawnHooks.length; i++) spawnHooks[i](this, parent);
     if (spawnChannel.hasSubscribers) spawnChannel.publish({ greenlet: this, parent });
@@ -564,6 +565,24 @@ export function getCurrent(): Greenlet<any> {
 /** Creates a greenlet that starts on the next loop turn. */
 export function spawn<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Greenlet<Awaited<R>> {
   return create<Awaited<R>>(fn, args).start();
+}
+
+/**
+ * Like spawn(), but the greenlet starts in a microtask of the current turn rather than on the next
+ * loop turn (internal: the server starts each request's greenlet this way, so a response is written
+ * in the same turn its request was read, as a plain Node server writes it). It still starts in the
+ * spawner's async context, from a promise reaction.
+ */
+export function spawnNow<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Greenlet<Awaited<R>> {
+  const g = create<Awaited<R>>(fn, args);
+  g._state = State.Scheduled;
+  if (spawnHooks.length !== 0 || spawnChannel.hasSubscribers) g._announce();
+  void Promise.resolve(g).then(startScheduled);
+  return g;
+}
+
+function startScheduled(g: Greenlet<any>): void {
+  if (g._state === State.Scheduled) enterAndStart(g);
 }
 
 /** Creates a greenlet that starts after `seconds`. */

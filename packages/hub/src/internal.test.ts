@@ -4,7 +4,8 @@ import { GreenletExit } from './errors.js';
 import { getCurrent, spawn } from './greenlet.js';
 import { Event } from './event.js';
 import { getHub, sleep } from './hub.js';
-import { greenletStorage, isKilled, onKill, onSpawn, onThrow, runInGreenlet, waitFor } from './internal.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { greenletStorage, isKilled, onKill, onSpawn, onThrow, runInGreenlet, spawnNow, waitFor } from './internal.js';
 import { captureHubErrors } from './test-support/errors.js';
 import { Timeout, withTimeout } from './timeout.js';
 
@@ -45,6 +46,33 @@ describe('@tsgi/hub/internal', () => {
     let late: unknown;
     onKill(g, (r) => (late = r));
     assert.equal(late, reason);
+  });
+
+  it('spawnNow starts in the current turn (before any setImmediate), in the spawner\'s context, and is a full greenlet', async () => {
+    const order: string[] = [];
+    const context = new AsyncLocalStorage<string>();
+    let seen: { current: unknown; context: string | undefined } | undefined;
+    const immediate = new Promise<void>((resolve) => setImmediate(() => (order.push('immediate'), resolve())));
+    const normal = spawn(() => void order.push('spawn'));
+    const g = context.run('request', () =>
+      spawnNow(async (x: number) => {
+        order.push('spawnNow');
+        seen = { current: getCurrent(), context: context.getStore() };
+        await sleep(0);
+        return x * 2;
+      }, 21),
+    );
+    assert.equal(g.started, true);
+    assert.equal(await g.get(), 42);
+    await normal.join();
+    await immediate;
+    assert.deepEqual(order.slice(0, 1), ['spawnNow']);
+    assert.ok(order.indexOf('spawnNow') < order.indexOf('immediate'));
+    assert.equal(seen?.current, g);
+    assert.equal(seen?.context, 'request');
+    const killed = spawnNow(() => sleep(60));
+    await killed.kill();
+    assert.ok(killed.value instanceof GreenletExit);
   });
 
   it('runInGreenlet makes a greenlet current; greenletStorage is the store', async () => {

@@ -1,8 +1,8 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { getCurrent, spawn, type Greenlet } from '@tsgi/hub';
-import { onSpawn } from '@tsgi/hub/internal';
+import { getCurrent, type Greenlet } from '@tsgi/hub';
+import { onSpawn, spawnNow } from '@tsgi/hub/internal';
 import {
   classifyRequest,
   createBodyStream,
@@ -276,7 +276,8 @@ export class LoopEngine {
 
   #startUwsgi(socket: Socket, engineSocket: EngineSocket, core: number): void {
     const startTime = Date.now();
-    spawn(() => this.#serveUwsgi(socket, engineSocket, core, startTime));
+    // In this turn, not the next: the response goes out in the turn its request was read.
+    spawnNow(() => this.#serveUwsgi(socket, engineSocket, core, startTime));
   }
 
   #startHttp(pending: PendingHttp, core: number): void {
@@ -400,7 +401,7 @@ export class LoopEngine {
   }
 
   #spawnRequest(ctx: RequestContext, sink: ResponseSink, input: TsgiInput, varsCount: number, varsBytes: number, after: (() => Promise<void>) | undefined): void {
-    spawn(() => this.#runRequest(ctx, sink, input, varsCount, varsBytes, after));
+    spawnNow(() => this.#runRequest(ctx, sink, input, varsCount, varsBytes, after));
   }
 
   async #runRequest(ctx: RequestContext, sink: ResponseSink, input: TsgiInput, varsCount: number, varsBytes: number, after: (() => Promise<void>) | undefined): Promise<void> {
