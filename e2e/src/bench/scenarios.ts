@@ -397,6 +397,8 @@ function reloadSide(kind: 'tsgi' | 'uwsgi'): Side {
           async measure() {
             const since = lines();
             const load = runWrk({ url, connections: HELLO_CONNECTIONS, duration: ctx.wrkDuration, cpu: ctx.layout.client });
+            // Awaited below, after the reload; until then a failure must not go unhandled.
+            load.catch(() => undefined);
             await new Promise((r) => setTimeout(r, 1000));
             process.kill(masterPid, 'SIGHUP');
             const seconds = await reloaded(since);
@@ -414,6 +416,7 @@ function reloadSide(kind: 'tsgi' | 'uwsgi'): Side {
         async measure() {
           const since = uwsgi.process.lines().length;
           const load = runWrk({ url, connections: HELLO_CONNECTIONS, duration: ctx.wrkDuration, cpu: ctx.layout.client });
+          load.catch(() => undefined);
           await new Promise((r) => setTimeout(r, 1000));
           const sent = Date.now();
           process.kill(masterPid, 'SIGHUP');
