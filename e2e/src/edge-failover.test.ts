@@ -76,7 +76,7 @@ describe('tsgi-edge with real uWSGI upstreams', { skip }, () => {
     await killed;
     assert.deepEqual(failures, []);
     // The killed server's in-flight tries were reset (and retried elsewhere), later ones refused, until max_fails marked it down.
-    assert.match(edge.output(), /(connect\(\) failed \(111: Connection refused\) while connecting|recv\(\) failed \(104: Connection reset by peer\) while reading response header from) upstream/);
+    assert.match(edge.output(), /(connect\(\) failed \(111: Connection refused\) while connecting to|recv\(\) failed \(104: Connection reset by peer\) while reading response header from|upstream prematurely closed connection while reading response header from) upstream/);
   });
 
   // Larger than every buffer between uWSGI and the client (loopback autotunes a socket's receive

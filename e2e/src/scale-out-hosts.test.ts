@@ -207,7 +207,7 @@ describe('scale-out: tsgi on two hosts behind tsgi-edge (network namespaces)', {
     assert.match(
       edge.output(),
       new RegExp(
-        `(connect\\(\\) failed \\(111: Connection refused\\) while connecting|recv\\(\\) failed \\(104: Connection reset by peer\\) while reading response header from|upstream prematurely closed connection while reading response header from) upstream.*upstream: "uwsgi://${H1}:3031"`,
+        `(connect\\(\\) failed \\(111: Connection refused\\) while connecting to|recv\\(\\) failed \\(104: Connection reset by peer\\) while reading response header from|upstream prematurely closed connection while reading response header from) upstream.*upstream: "uwsgi://${H1}:3031"`,
       ),
     );
   });
