@@ -191,6 +191,8 @@ export class Greenlet<T = unknown> implements WaitOwner, Waitable {
   private _result: unknown = undefined;
   private _wait: Wait<any> | null = null;
   /** @internal */ _x: GreenletExtras | null = null;
+  /** @internal An embedder's value for this greenlet (the server's request); see `@tsgi/hub/internal`. */
+  _tag: unknown = undefined;
 
   constructor(fn: (...args: any[]) => T | PromiseLike<T>, ...args: unknown[]) {
     this.id = nextId++;

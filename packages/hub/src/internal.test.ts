@@ -5,7 +5,7 @@ import { getCurrent, spawn } from './greenlet.js';
 import { Event } from './event.js';
 import { getHub, sleep } from './hub.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { greenletStorage, isKilled, onKill, onSpawn, onThrow, runInGreenlet, spawnNow, waitFor } from './internal.js';
+import { greenletStorage, isKilled, onKill, onSpawn, onThrow, runInGreenlet, setTag, spawnNow, tagOf, waitFor } from './internal.js';
 import { captureHubErrors } from './test-support/errors.js';
 import { Timeout, withTimeout } from './timeout.js';
 
@@ -27,6 +27,30 @@ describe('@tsgi/hub/internal', () => {
     assert.equal(await waitFor<number>((resolve) => void setTimeout(() => resolve(3), 1)), 3);
     await assert.rejects(waitFor((_, reject) => void reject(new Error('r'))), /r/);
     assert.equal(await withTimeout(0.005, () => waitFor(() => {}), { timeoutValue: 'timed out' }), 'timed out');
+  });
+
+  it('a tag is per greenlet, readable from inside it, and not inherited unless an onSpawn hook copies it', async () => {
+    const off = onSpawn((child, parent) => {
+      if (tagOf(parent) === 'copy me') setTag(child, tagOf(parent));
+    });
+    try {
+      const seen: unknown[] = [];
+      const tagged = spawn(async () => {
+        setTag(getCurrent(), 'copy me');
+        await sleep(0);
+        seen.push(tagOf(getCurrent()));
+        await spawn(() => seen.push(tagOf(getCurrent()))).join();
+      });
+      const plain = spawn(async () => {
+        await sleep(0);
+        seen.push(tagOf(getCurrent()));
+        await spawn(() => seen.push(tagOf(getCurrent()))).join();
+      });
+      await Promise.all([tagged.join(), plain.join()]);
+      assert.deepEqual(seen.sort(), ['copy me', 'copy me', undefined, undefined]);
+    } finally {
+      off();
+    }
   });
 
   it('onSpawn sees child and parent synchronously; onKill fires inside kill()', async () => {

@@ -11,3 +11,16 @@ export { isKilled, onKill, onSpawn, onThrow, spawnNow, type KillHook, type Throw
 export function runInGreenlet<R>(greenlet: Greenlet<any>, fn: () => R): R {
   return greenlet === getCurrent() ? fn() : greenletStorage.run(greenlet, fn);
 }
+
+/**
+ * The embedder's value attached to a greenlet (the server attaches the request a greenlet serves or
+ * was spawned from). A plain field, not an AsyncLocalStorage: on Node 20 every store adds a promise
+ * hook to every promise the process makes.
+ */
+export function tagOf(greenlet: Greenlet<any>): unknown {
+  return greenlet._tag;
+}
+
+export function setTag(greenlet: Greenlet<any>, value: unknown): void {
+  greenlet._tag = value;
+}

@@ -12,6 +12,7 @@ export function createWorkerLogger(settings: WorkerSettings, workerId: number): 
   const write = target ? (text: string) => appendFileSync(target, text) : (text: string) => process.stderr.write(text);
   const custom = settings.logformat ? compileLogFormat(settings.logformat) : null;
   return {
+    logsRequests: !settings.disableLogging,
     info(line) {
       write(line + '\n');
     },

@@ -9,7 +9,6 @@ import { createSignalAllowList, createSignalApi, createSignalDecorators, Postfor
 import { loadApp } from './engine/app-loader.js';
 import { toTsgiApplication } from './engine/app-adapter.js';
 import { LoopEngine, type EngineLogger } from './engine/loop-engine.js';
-import { requestStorage } from './engine/request-context.js';
 import type { MasterToWorker, WorkerInit, WorkerStats } from './ipc-messages.js';
 import { MasterChannel, sendToMaster } from './worker-ipc.js';
 import { createWorkerLogger } from './worker-logger.js';
@@ -95,11 +94,10 @@ function checkRecycle(): void {
 
 /**
  * `--gevent-monkey-patch`: timers, sockets and AsyncLocalStorage become greenlet-aware. The request
- * context is the one store that must still flow into greenlets a request spawns.
+ * context is not in an AsyncLocalStorage (it rides on the greenlets), so it needs no exemption.
  */
 async function monkeyPatch(): Promise<void> {
-  const { inheritAcrossSpawn, patchAll } = await import('@tsgi/monkey');
-  inheritAcrossSpawn(requestStorage);
+  const { patchAll } = await import('@tsgi/monkey');
   patchAll();
 }
 

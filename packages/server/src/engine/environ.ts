@@ -68,6 +68,36 @@ export function decodePathBytes(path: string): string {
   return Buffer.from(bytes).toString('latin1');
 }
 
+/** Raw header name → CGI key (`User-Agent` → `HTTP_USER_AGENT`), for the names a worker keeps seeing. */
+const cgiKeys = new Map<string, string>();
+const CGI_KEY_CACHE_LIMIT = 1024;
+
+function cgiHeaderKey(name: string): string {
+  let key = cgiKeys.get(name);
+  if (key !== undefined) return key;
+  const upper = name.toUpperCase().replace(/-/g, '_');
+  key = upper === 'CONTENT_TYPE' || upper === 'CONTENT_LENGTH' ? upper : 'HTTP_' + upper;
+  // Bounded: a client sending ever-new header names must not grow the worker.
+  if (cgiKeys.size < CGI_KEY_CACHE_LIMIT) cgiKeys.set(name, key);
+  return key;
+}
+
+/** Adds the request's headers as CGI keys, joining repeats as uWSGI's http parser does. */
+function addHeaderVars(vars: Record<string, unknown>, raw: string[]): void {
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = cgiHeaderKey(raw[i]);
+    const value = raw[i + 1];
+    const prev = vars[key];
+    if (prev === undefined || key.charCodeAt(0) === 67 /* C: CONTENT_TYPE, CONTENT_LENGTH */) vars[key] = value;
+    else vars[key] = `${prev as string}${key === 'HTTP_COOKIE' ? '; ' : ', '}${value}`;
+  }
+  const host = vars.HTTP_HOST;
+  if (typeof host === 'string') {
+    const colon = host.charCodeAt(0) === 91 /* [ */ ? host.indexOf(':', host.indexOf(']')) : host.lastIndexOf(':');
+    vars.SERVER_NAME = colon > 0 ? host.slice(0, colon) : host;
+  }
+}
+
 /** CGI variables for a request that came through --http-socket (Node's own HTTP parser). */
 export function httpRequestVars(req: IncomingMessage, serverPort: number): Record<string, unknown> {
   const url = req.url ?? '/';
@@ -86,22 +116,48 @@ export function httpRequestVars(req: IncomingMessage, serverPort: number): Recor
     REMOTE_ADDR: socket.remoteAddress ?? '',
     REMOTE_PORT: String(socket.remotePort ?? ''),
   };
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toUpperCase().replace(/-/g, '_');
-    const value = raw[i + 1];
-    if (name === 'CONTENT_TYPE' || name === 'CONTENT_LENGTH') {
-      vars[name] = value;
-      continue;
-    }
-    const key = 'HTTP_' + name;
-    const prev = vars[key];
-    vars[key] = prev === undefined ? value : `${prev}${name === 'COOKIE' ? '; ' : ', '}${value}`;
-  }
-  if (typeof vars.HTTP_HOST === 'string') {
-    const host = vars.HTTP_HOST;
-    const colon = host.startsWith('[') ? host.indexOf(':', host.indexOf(']')) : host.lastIndexOf(':');
-    vars.SERVER_NAME = colon > 0 ? host.slice(0, colon) : host;
-  }
+  addHeaderVars(vars, req.rawHeaders);
   return vars;
+}
+
+/** What every environ of one worker shares (see addTsgiKeys). */
+export interface SharedEnviron {
+  errors: unknown;
+  multiprocess: boolean;
+  uwsgiVersion: string;
+}
+
+/**
+ * The whole environ of an --http-socket request in one object literal, so every request's environ
+ * starts with the same shape: the CGI variables, the tsgi.* and uwsgi.* keys, then the headers.
+ */
+export function httpEnviron(req: IncomingMessage, serverPort: string, shared: SharedEnviron, input: unknown, core: number): Environ {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const socket = req.socket;
+  const environ: Record<string, unknown> = {
+    REQUEST_METHOD: req.method ?? 'GET',
+    REQUEST_URI: url,
+    PATH_INFO: decodePathBytes(q < 0 ? url : url.slice(0, q)),
+    QUERY_STRING: q < 0 ? '' : url.slice(q + 1),
+    SCRIPT_NAME: '',
+    SERVER_PROTOCOL: req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`,
+    SERVER_NAME: socket.localAddress ?? '',
+    SERVER_PORT: serverPort,
+    REMOTE_ADDR: socket.remoteAddress ?? '',
+    REMOTE_PORT: String(socket.remotePort ?? ''),
+    'tsgi.version': TSGI_VERSION,
+    'tsgi.url_scheme': 'http',
+    'tsgi.input': input,
+    'tsgi.errors': shared.errors,
+    'tsgi.multithread': false,
+    'tsgi.multiprocess': shared.multiprocess,
+    'tsgi.run_once': false,
+    'tsgi.greenlet': undefined,
+    'uwsgi.version': shared.uwsgiVersion,
+    'uwsgi.node': NODE_NAME,
+    'uwsgi.core': core,
+  };
+  addHeaderVars(environ, req.rawHeaders);
+  return environ as Environ;
 }

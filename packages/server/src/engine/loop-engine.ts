@@ -2,7 +2,7 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { getCurrent, type Greenlet } from '@tsgi/hub';
-import { onSpawn, spawnNow } from '@tsgi/hub/internal';
+import { onSpawn, setTag, spawnNow, tagOf } from '@tsgi/hub/internal';
 import {
   classifyRequest,
   createBodyStream,
@@ -18,9 +18,9 @@ import { ClientDisconnectedError, HarakiriError, RequestReadTimeoutError } from 
 import type { RequestLogRecord } from '../logging/request-log.js';
 import { AcceptGate } from './accept-gate.js';
 import { AsyncCores } from './async-cores.js';
-import { addTsgiKeys, httpRequestVars, type Environ } from './environ.js';
+import { addTsgiKeys, httpEnviron, type Environ, type SharedEnviron } from './environ.js';
 import { waitForEmitter } from './hub-waits.js';
-import { requestStorage, type RequestContext } from './request-context.js';
+import type { RequestContext } from './request-context.js';
 import { RequestRunner, type TsgiApplication } from './request-runner.js';
 import { HttpResponseSink, RawSocketSink, type ResponseSink } from './response-sink.js';
 import { TsgiInput } from './tsgi-input.js';
@@ -44,6 +44,8 @@ export interface EngineLogger {
   info(line: string): void;
   error(line: string, error?: unknown): void;
   request(record: RequestLogRecord): void;
+  /** False when request lines are off (--disable-logging): the engine then builds no record at all. */
+  readonly logsRequests?: boolean;
 }
 
 export interface EngineOptions {
@@ -75,6 +77,54 @@ interface PendingHttp {
   socket: EngineSocket;
 }
 
+/** One request being served: its context (what `uwsgi.requestContext()` returns) and its parts. */
+class ActiveRequest implements RequestContext {
+  greenlet: Greenlet<unknown> | undefined = undefined;
+  ended = false;
+  runner: RequestRunner;
+  harakiriTimer: NodeJS.Timeout | undefined = undefined;
+  harakiri = false;
+
+  constructor(
+    readonly workerId: number,
+    readonly core: number,
+    readonly environ: Environ,
+    public startTime: number,
+    readonly method: string,
+    readonly uri: string,
+    readonly remoteAddr: string,
+    readonly sink: ResponseSink,
+    readonly input: TsgiInput,
+    /** The uwsgi packet's var count and size; -1 when counted from the environ, only if logged. */
+    readonly varsCount: number,
+    readonly varsBytes: number,
+    /** The --http-socket request, whose unread body must be drained before the next one. */
+    readonly httpReq: IncomingMessage | null,
+  ) {
+    this.runner = new RequestRunner(sink);
+  }
+}
+
+const NOTHING_THROWN = Symbol('nothing thrown');
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** Counts the CGI variables of an environ as a uwsgi packet would carry them (keys without a dot). */
+function countVars(environ: Environ): [count: number, bytes: number] {
+  let count = 0;
+  let bytes = 0;
+  for (const key in environ) {
+    if (key.includes('.')) continue;
+    const value = environ[key];
+    if (typeof value !== 'string') continue;
+    count++;
+    bytes += 4 + key.length + value.length;
+  }
+  return [count, bytes];
+}
+
 /**
  * One worker's gevent loop engine: N async cores, one greenlet per request, accepting from the
  * shared sockets only while a core is free.
@@ -86,15 +136,19 @@ export class LoopEngine {
   #httpServers = new Map<number, http.Server>();
   #pendingSockets: Array<{ socket: Socket; engineSocket: EngineSocket }> = [];
   #pendingHttp: PendingHttp[] = [];
-  #activeHttp = new Set<ServerResponse>();
   #accepting = false;
   #stopping = false;
   #lastQueueFullLog = 0;
   #idleWaiters: Array<() => void> = [];
   /** Greenlets spawned from request context (directly or transitively) that are still alive. */
   readonly background = new Set<Greenlet<unknown>>();
-  readonly inFlight = new Set<RequestContext>();
+  /** The request on each async core (uWSGI's per-core wsgi_req), undefined when the core is free. */
+  #onCore: Array<ActiveRequest | undefined>;
   #unsubscribeSpawn: () => void;
+  #shared: SharedEnviron;
+  #serverPorts = new Map<number, string>();
+  #logsRequests: boolean;
+  readonly #serve = (r: ActiveRequest): void | Promise<void> => this.#serveRequest(r);
   stats = {
     requests: 0,
     appRequests: 0,
@@ -124,11 +178,25 @@ export class LoopEngine {
     for (const s of options.sockets) {
       if (s.protocol === 'http') this.#httpServers.set(s.index, this.#createHttpServer(s));
     }
-    this.#unsubscribeSpawn = onSpawn((child) => {
-      if (requestStorage.getStore() === undefined) return;
+    this.#onCore = new Array<ActiveRequest | undefined>(options.cores).fill(undefined);
+    this.#logsRequests = options.log.logsRequests !== false;
+    this.#shared = {
+      errors: { write: (text: string) => this.options.log.error(String(text).replace(/\n$/, '')), flush: () => undefined },
+      multiprocess: options.multiprocess,
+      uwsgiVersion: options.version,
+    };
+    this.#unsubscribeSpawn = onSpawn((child, parent) => {
+      const request = tagOf(parent);
+      if (request === undefined) return;
+      setTag(child, request);
       this.background.add(child);
       child.link(() => this.background.delete(child));
     });
+  }
+
+  /** The requests in flight, one per busy core. */
+  get inFlight(): RequestContext[] {
+    return this.#onCore.filter((r): r is ActiveRequest => r !== undefined);
   }
 
   /** A duplicate of listening socket `index` arrived from the master. */
@@ -155,7 +223,10 @@ export class LoopEngine {
     this.#stopping = true;
     this.#accepting = false;
     for (const gate of this.#gates) gate.shutdown();
-    for (const res of this.#activeHttp) res.shouldKeepAlive = false;
+    // Responses still to start say `Connection: close`; those waiting for a core do at their start.
+    for (const r of this.#onCore) {
+      if (r !== undefined && r.httpReq !== null && !r.sink.headersSent) (r.sink as HttpResponseSink).keepAlive = false;
+    }
   }
 
   /**
@@ -217,7 +288,7 @@ export class LoopEngine {
     }
     const nextHttp = this.#pendingHttp.shift();
     if (nextHttp !== undefined) {
-      this.#startHttp(nextHttp, this.cores.acquire());
+      this.#startHttp(nextHttp.req, nextHttp.res, nextHttp.socket, this.cores.acquire());
       return;
     }
     if (this.cores.busyCount === 0) {
@@ -244,17 +315,14 @@ export class LoopEngine {
   }
 
   #createHttpServer(engineSocket: EngineSocket): http.Server {
+    this.#serverPorts.set(engineSocket.index, String(engineSocket.port));
     const server = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
-      if (this.#stopping) res.shouldKeepAlive = false;
-      this.#activeHttp.add(res);
-      res.once('close', () => this.#activeHttp.delete(res));
-      const pending = { req, res, socket: engineSocket };
       const core = this.#acquireCore();
       if (core < 0) {
-        this.#pendingHttp.push(pending);
+        this.#pendingHttp.push({ req, res, socket: engineSocket });
         return;
       }
-      this.#startHttp(pending, core);
+      this.#startHttp(req, res, engineSocket, core);
     });
     server.keepAliveTimeout = this.options.socketTimeout * 1000;
     server.headersTimeout = this.options.socketTimeout * 1000;
@@ -270,44 +338,24 @@ export class LoopEngine {
     return server;
   }
 
-  #newContext(core: number, environ: Environ, method: string, uri: string, remoteAddr: string): RequestContext {
-    return { workerId: this.options.workerId, core, environ, startTime: Date.now(), greenlet: undefined, method, uri, remoteAddr, ended: false };
-  }
-
   #startUwsgi(socket: Socket, engineSocket: EngineSocket, core: number): void {
     const startTime = Date.now();
     // In this turn, not the next: the response goes out in the turn its request was read.
     spawnNow(() => this.#serveUwsgi(socket, engineSocket, core, startTime));
   }
 
-  #startHttp(pending: PendingHttp, core: number): void {
-    const { req, res } = pending;
-    const vars = httpRequestVars(req, pending.socket.port);
+  #startHttp(req: IncomingMessage, res: ServerResponse, engineSocket: EngineSocket, core: number): void {
+    if (this.#stopping) res.shouldKeepAlive = false;
     const input = new TsgiInput(req, { timeoutSeconds: this.options.socketTimeout });
-    const environ = this.#environ(vars, input, core);
-    const ctx = this.#newContext(core, environ, environ.REQUEST_METHOD, String(vars.REQUEST_URI), String(vars.REMOTE_ADDR));
+    const environ = httpEnviron(req, this.#serverPorts.get(engineSocket.index)!, this.#shared, input, core);
     const sink = new HttpResponseSink(res, this.options.socketTimeout);
-    let varsCount = 0;
-    let varsBytes = 0;
-    for (const [key, value] of Object.entries(vars)) {
-      varsCount++;
-      varsBytes += 4 + key.length + String(value).length;
-    }
-    this.#spawnRequest(ctx, sink, input, varsCount, varsBytes, async () => {
-      // Unread body bytes would otherwise be parsed as the next request on this keep-alive connection.
-      if (!req.complete && !res.destroyed) await input.discard().catch(() => res.destroy());
-    });
+    const r = new ActiveRequest(this.options.workerId, core, environ, Date.now(), environ.REQUEST_METHOD, environ.REQUEST_URI as string, environ.REMOTE_ADDR as string, sink, input, -1, 0, req);
+    spawnNow(this.#serve, r);
   }
 
   #environ(vars: Record<string, unknown>, input: TsgiInput, core: number): Environ {
-    return addTsgiKeys(vars, {
-      input,
-      errors: { write: (text: string) => this.options.log.error(String(text).replace(/\n$/, '')), flush: () => undefined },
-      multiprocess: this.options.multiprocess,
-      core,
-      greenlet: undefined,
-      uwsgiVersion: this.options.version,
-    });
+    const shared = this.#shared;
+    return addTsgiKeys(vars, { input, errors: shared.errors, multiprocess: shared.multiprocess, core, greenlet: undefined, uwsgiVersion: shared.uwsgiVersion });
   }
 
   async #readHead(socket: Socket, parser: UwsgiRequestParser): Promise<UwsgiRequestHead | Error | null> {
@@ -384,10 +432,10 @@ export class LoopEngine {
     const body = createBodyStream(socket, head, { limitPost: this.options.limitPost });
     const input = new TsgiInput(body, { timeoutSeconds: this.options.socketTimeout });
     const environ = this.#environ(vars, input, core);
-    const ctx = this.#newContext(core, environ, environ.REQUEST_METHOD, String(vars.REQUEST_URI ?? environ.PATH_INFO), String(vars.REMOTE_ADDR ?? remote));
-    (ctx as { startTime: number }).startTime = startTime;
     const sink = new RawSocketSink(socket, environ.SERVER_PROTOCOL, this.options.socketTimeout);
-    await this.#runRequest(ctx, sink, input, head.vars.length, head.datasize, undefined);
+    const uri = String(vars.REQUEST_URI ?? environ.PATH_INFO);
+    const r = new ActiveRequest(this.options.workerId, core, environ, startTime, environ.REQUEST_METHOD, uri, String(vars.REMOTE_ADDR ?? remote), sink, input, head.vars.length, head.datasize, null);
+    await this.#serveRequest(r);
   }
 
   async #remoteSignal(socket: Socket, num: number, remote: string): Promise<void> {
@@ -400,51 +448,76 @@ export class LoopEngine {
     if (!socket.destroyed) socket.end(delivered ? SIGNAL_DELIVERED : SIGNAL_REJECTED);
   }
 
-  #spawnRequest(ctx: RequestContext, sink: ResponseSink, input: TsgiInput, varsCount: number, varsBytes: number, after: (() => Promise<void>) | undefined): void {
-    spawnNow(() => this.#runRequest(ctx, sink, input, varsCount, varsBytes, after));
+  /**
+   * Serves one request in its greenlet. A response the app returns whole, synchronously, goes out
+   * and is logged without a single promise; anything else continues in #serveAsync.
+   */
+  #serveRequest(r: ActiveRequest): void | Promise<void> {
+    const greenlet = getCurrent() as Greenlet<unknown>;
+    r.greenlet = greenlet;
+    r.environ['tsgi.greenlet'] = greenlet;
+    setTag(greenlet, r);
+    this.#onCore[r.core] = r;
+    this.stats.appRequests++;
+    if (requestStartChannel.hasSubscribers) requestStartChannel.publish({ context: r });
+    if (this.options.harakiri > 0) this.#armHarakiri(r);
+    let result: ReturnType<TsgiApplication>;
+    try {
+      result = r.runner.call(this.options.app, r.environ);
+      if (!isThenable(result) && r.runner.sendWhole(result) && (r.httpReq === null || r.httpReq.complete)) {
+        this.#requestEnded(r);
+        this.#finish(r, r.runner.statusCode);
+        return;
+      }
+    } catch (err) {
+      return this.#serveAsync(r, undefined, err);
+    }
+    return this.#serveAsync(r, result, NOTHING_THROWN);
   }
 
-  async #runRequest(ctx: RequestContext, sink: ResponseSink, input: TsgiInput, varsCount: number, varsBytes: number, after: (() => Promise<void>) | undefined): Promise<void> {
-    const greenlet = getCurrent();
-    (ctx as { greenlet: unknown }).greenlet = greenlet;
-    ctx.environ['tsgi.greenlet'] = greenlet;
-    this.inFlight.add(ctx);
-    this.stats.appRequests++;
-    if (requestStartChannel.hasSubscribers) requestStartChannel.publish({ context: ctx });
-    const runner = new RequestRunner(sink);
-    let harakiriTimer: NodeJS.Timeout | undefined;
-    let harakiri = false;
-    if (this.options.harakiri > 0) {
-      harakiriTimer = setTimeout(() => {
-        harakiri = true;
-        this.stats.harakiriCount++;
-        const age = ((Date.now() - ctx.startTime) / 1000).toFixed(1);
-        this.options.log.error(
-          `*** HARAKIRI ON WORKER ${this.options.workerId} CORE ${ctx.core} (pid: ${process.pid}) *** request "${ctx.method} ${ctx.uri}" from ${ctx.remoteAddr} cancelled after ${age} s (--harakiri ${this.options.harakiri}); the other requests go on`,
-        );
-        void (greenlet as Greenlet<unknown>).kill({ exception: new HarakiriError(this.options.harakiri), block: false });
-      }, this.options.harakiri * 1000);
-    }
+  #armHarakiri(r: ActiveRequest): void {
+    r.harakiriTimer = setTimeout(() => {
+      r.harakiri = true;
+      this.stats.harakiriCount++;
+      const age = ((Date.now() - r.startTime) / 1000).toFixed(1);
+      this.options.log.error(
+        `*** HARAKIRI ON WORKER ${this.options.workerId} CORE ${r.core} (pid: ${process.pid}) *** request "${r.method} ${r.uri}" from ${r.remoteAddr} cancelled after ${age} s (--harakiri ${this.options.harakiri}); the other requests go on`,
+      );
+      void r.greenlet!.kill({ exception: new HarakiriError(this.options.harakiri), block: false });
+    }, this.options.harakiri * 1000);
+  }
+
+  #requestEnded(r: ActiveRequest): void {
+    if (r.harakiriTimer !== undefined) clearTimeout(r.harakiriTimer);
+    r.ended = true;
+    this.#onCore[r.core] = undefined;
+  }
+
+  async #serveAsync(r: ActiveRequest, result: ReturnType<TsgiApplication> | undefined, thrown: unknown): Promise<void> {
+    const { runner, sink } = r;
     let status = 0;
     try {
-      await requestStorage.run(ctx, () => runner.run(this.options.app, ctx.environ));
+      if (thrown !== NOTHING_THROWN) throw thrown;
+      await runner.complete(result);
       status = runner.statusCode;
-      if (after) await after();
+      // Unread body bytes would otherwise be parsed as the next request on this keep-alive connection.
+      const req = r.httpReq;
+      if (req !== null && !req.complete && !sink.clientGone) await r.input.discard().catch(() => sink.abort());
     } catch (err) {
-      if (harakiri || err instanceof HarakiriError) {
+      if (r.harakiri || err instanceof HarakiriError) {
         status = (await runner.sendTimeout()) ? 504 : runner.statusCode;
         if (!sink.headersSent || status !== 504) sink.abort();
       } else if (err instanceof ClientDisconnectedError || sink.clientGone) {
         this.stats.writeErrors++;
-        this.cores.cores[ctx.core].writeErrors++;
+        this.cores.cores[r.core].writeErrors++;
         status = runner.statusCode;
-        this.options.log.error(`uwsgi_response_write_body_do(): Broken pipe [TSGI_ERR_CLIENT_GONE] during ${ctx.method} ${ctx.uri} (${ctx.remoteAddr})`);
+        this.options.log.error(`uwsgi_response_write_body_do(): Broken pipe [TSGI_ERR_CLIENT_GONE] during ${r.method} ${r.uri} (${r.remoteAddr})`);
         sink.abort();
       } else {
         this.stats.exceptions++;
-        if (requestErrorChannel.hasSubscribers) requestErrorChannel.publish({ context: ctx, error: err });
+        if (requestErrorChannel.hasSubscribers) requestErrorChannel.publish({ context: r, error: err });
         const where = sink.headersSent ? 'after the response headers were sent; connection closed' : 'before the response started; answered 500';
-        this.options.log.error(`[TSGI_ERR_APP_EXCEPTION] ${ctx.method} ${ctx.uri} failed ${where}:`, err);
+        this.options.log.error(`[TSGI_ERR_APP_EXCEPTION] ${r.method} ${r.uri} failed ${where}:`, err);
         if (await runner.sendInternalError()) status = 500;
         else {
           status = runner.statusCode;
@@ -452,44 +525,48 @@ export class LoopEngine {
         }
       }
     } finally {
-      if (harakiriTimer !== undefined) clearTimeout(harakiriTimer);
-      ctx.ended = true;
-      this.inFlight.delete(ctx);
+      this.#requestEnded(r);
     }
-    const switches = runner.switches + sink.waits + input.waits;
-    this.#finish(ctx, status, sink, varsCount, varsBytes, switches);
+    this.#finish(r, status);
   }
 
-  #finish(ctx: RequestContext, status: number, sink: ResponseSink, varsCount: number, varsBytes: number, switches: number): void {
-    const micros = Math.max(0, Math.round((Date.now() - ctx.startTime) * 1000));
+  #finish(r: ActiveRequest, status: number): void {
+    const sink = r.sink;
+    const micros = Math.max(0, Math.round((Date.now() - r.startTime) * 1000));
     this.stats.requests++;
     this.stats.tx += sink.bodyBytes + sink.headerBytes;
     this.stats.totalRequestMicros += micros;
-    if (requestEndChannel.hasSubscribers) requestEndChannel.publish({ context: ctx, status });
+    if (requestEndChannel.hasSubscribers) requestEndChannel.publish({ context: r, status });
+    if (this.#logsRequests) this.#logRequest(r, status, micros);
+    this.#releaseCore(r.core);
+    this.options.onRequestDone?.();
+  }
+
+  #logRequest(r: ActiveRequest, status: number, micros: number): void {
+    const [varCount, packetSize] = r.varsCount >= 0 ? [r.varsCount, r.varsBytes] : countVars(r.environ);
+    const sink = r.sink;
     this.options.log.request({
       pid: process.pid,
       workerId: this.options.workerId,
       appId: 0,
       appRequests: this.stats.appRequests,
       totalRequests: this.stats.requests,
-      remoteAddr: ctx.remoteAddr,
-      remoteUser: typeof ctx.environ.REMOTE_USER === 'string' ? ctx.environ.REMOTE_USER : '',
-      varCount: varsCount,
-      packetSize: varsBytes,
-      startTime: ctx.startTime / 1000,
+      remoteAddr: r.remoteAddr,
+      remoteUser: typeof r.environ.REMOTE_USER === 'string' ? r.environ.REMOTE_USER : '',
+      varCount,
+      packetSize,
+      startTime: r.startTime / 1000,
       duration: micros / 1e6,
-      method: ctx.method,
-      uri: ctx.uri,
-      protocol: ctx.environ.SERVER_PROTOCOL,
+      method: r.method,
+      uri: r.uri,
+      protocol: r.environ.SERVER_PROTOCOL,
       status,
       responseSize: sink.bodyBytes,
       headerCount: sink.headerCount,
       headersSize: sink.headerBytes,
-      switches,
-      core: ctx.core,
-      vars: ctx.environ,
+      switches: r.runner.switches + sink.waits + r.input.waits,
+      core: r.core,
+      vars: r.environ,
     });
-    this.#releaseCore(ctx.core);
-    this.options.onRequestDone?.();
   }
 }

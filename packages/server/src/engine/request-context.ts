@@ -1,4 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { getCurrent } from '@tsgi/hub';
+import { tagOf } from '@tsgi/hub/internal';
 import type { Environ } from './environ.js';
 
 /** What tsgi knows about the request a greenlet belongs to (or was spawned from). */
@@ -18,11 +19,10 @@ export interface RequestContext {
 }
 
 /**
- * The request context flows, like any async context, into every greenlet the request spawns, so
- * `uwsgi.requestContext()` works there too (uWSGI: `[BUG] current_wsgi_req NOT FOUND`).
+ * The request a greenlet serves is attached to the greenlet itself, and the engine copies it to
+ * every greenlet spawned from there, so `uwsgi.requestContext()` works in those too (uWSGI:
+ * `[BUG] current_wsgi_req NOT FOUND`), with or without monkey patching.
  */
-export const requestStorage = new AsyncLocalStorage<RequestContext>();
-
 export function currentRequest(): RequestContext | undefined {
-  return requestStorage.getStore();
+  return tagOf(getCurrent()) as RequestContext | undefined;
 }

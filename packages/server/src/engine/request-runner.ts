@@ -44,30 +44,54 @@ function validateHeaders(headers: unknown): HeaderPair[] {
   });
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** Where `environ['tsgi.disconnected']` finds its sink: one getter shared by every environ. */
+const SINK = Symbol('tsgi.sink');
+const DISCONNECTED: PropertyDescriptor = {
+  get(this: { [SINK]: ResponseSink }) {
+    return this[SINK].disconnected;
+  },
+  enumerable: true,
+  configurable: true,
+};
+
 /**
  * Runs one TSGI application call against a sink with WSGI's rules: start_response once (again only
  * with excInfo, and then only before headers went out), headers sent with the first non-empty
  * chunk, a switch (`sleep(0)`) after every chunk an iterator yields, and the iterator's `return()`
  * (WSGI's `close()`) always called.
+ *
+ * `call()` then `sendWhole()` is the engine's synchronous path: a response known whole when the app
+ * returns goes out without a single promise. Everything else goes through `complete()`.
  */
 export class RequestRunner {
   #sink: ResponseSink;
   #status: string | undefined;
   #headers: HeaderPair[] | undefined;
-  #writeChain: Promise<void> = Promise.resolve();
+  #writeChain: Promise<void> | null = null;
+  #writeFn: WriteCallable | null = null;
+  /** A sendComplete() the sink could not finish synchronously. */
+  #pendingSend: Promise<void> | null = null;
+  /** sendWhole() finished the response. */
+  #sent = false;
   /** Chunks handed to write() (the app's callable or the engine's drain). */
   #writes = 0;
   switches = 0;
+  readonly startResponse: StartResponse;
 
   constructor(sink: ResponseSink) {
     this.#sink = sink;
+    this.startResponse = (status, headers, excInfo) => this.#startResponse(status, headers, excInfo);
   }
 
   get statusCode(): number {
     return this.#status === undefined ? 0 : Number.parseInt(this.#status, 10);
   }
 
-  readonly startResponse: StartResponse = (status, headers, excInfo) => {
+  #startResponse(status: string, headers: ReadonlyArray<readonly [string, string]>, excInfo?: unknown): WriteCallable {
     if (excInfo !== undefined && excInfo !== null) {
       if (this.#sink.headersSent) throw excInfo;
     } else if (this.#status !== undefined) {
@@ -78,16 +102,16 @@ export class RequestRunner {
     }
     this.#headers = validateHeaders(headers);
     this.#status = status;
-    return this.#write;
-  };
+    return (this.#writeFn ??= (chunk) => this.#write(chunk));
+  }
 
-  readonly #write: WriteCallable = (chunk) => {
+  #write(chunk: Chunk): Promise<void> {
     this.#writes++;
     const buf = toBuffer(chunk);
-    const next = this.#writeChain.then(() => this.#emit(buf));
+    const next = this.#writeChain === null ? this.#emit(buf) : this.#writeChain.then(() => this.#emit(buf));
     this.#writeChain = next.catch(() => undefined);
     return next;
-  };
+  }
 
   async #emit(buf: Buffer): Promise<void> {
     if (this.#status === undefined) throw new StartResponseError('write() or a body chunk came before start_response()');
@@ -100,7 +124,7 @@ export class RequestRunner {
   }
 
   async #finish(): Promise<void> {
-    await this.#writeChain;
+    if (this.#writeChain !== null) await this.#writeChain;
     if (this.#status === undefined) throw new StartResponseError('the app returned without calling start_response()');
     if (!this.#sink.headersSent) await this.#sink.sendHeaders(this.#status, this.#headers!);
     await this.#sink.end();
@@ -110,23 +134,56 @@ export class RequestRunner {
    * `environ['tsgi.trailers'](pairs)`: trailer fields to send after the last body chunk (replacing any
    * set before). Only HTTP/1.1 chunked responses carry them; elsewhere they are dropped.
    */
-  readonly setTrailers = (pairs: ReadonlyArray<readonly [string, string]>): void => {
+  setTrailers(pairs: ReadonlyArray<readonly [string, string]>): void {
     this.#sink.trailers = validateHeaders(pairs);
-  };
+  }
 
-  /** Calls the app and sends its response; resolves when done. Throws what the app threw. */
-  async run(app: TsgiApplication, environ: Environ): Promise<void> {
-    environ['tsgi.trailers'] = this.setTrailers;
-    const sink = this.#sink;
-    Object.defineProperty(environ, 'tsgi.disconnected', { get: () => sink.disconnected, enumerable: true, configurable: true });
-    const body = await app(environ, this.startResponse);
+  /** Calls the app: what it returned (maybe a promise), or throws what it threw. */
+  call(app: TsgiApplication, environ: Environ): ResponseBody | Promise<ResponseBody> {
+    environ['tsgi.trailers'] = (pairs: ReadonlyArray<readonly [string, string]>) => this.setTrailers(pairs);
+    (environ as Record<symbol, unknown>)[SINK] = this.#sink;
+    Object.defineProperty(environ, 'tsgi.disconnected', DISCONNECTED);
+    return app(environ, this.startResponse);
+  }
+
+  /**
+   * Sends `body` at once when it is whole (see #wholeBody); true when the response is done. Throws
+   * ClientDisconnectedError when the client is already gone.
+   */
+  sendWhole(body: ResponseBody): boolean {
     const whole = this.#wholeBody(body);
-    if (whole !== null) {
-      await this.#sink.sendComplete(this.#status!, this.#headers!, whole);
+    if (whole === null) return false;
+    const sent = this.#sink.sendComplete(this.#status!, this.#headers!, whole);
+    if (isThenable(sent)) {
+      this.#pendingSend = sent as Promise<void>;
+      return false;
+    }
+    this.#sent = true;
+    return true;
+  }
+
+  /** Sends the response to what `call()` returned, however it comes; resolves when done. */
+  async complete(result: ResponseBody | Promise<ResponseBody>): Promise<void> {
+    if (this.#sent) return;
+    if (this.#pendingSend !== null) {
+      await this.#pendingSend;
+      return;
+    }
+    const body = isThenable(result) ? await result : result;
+    if (this.sendWhole(body)) return;
+    if (this.#pendingSend !== null) {
+      await this.#pendingSend;
       return;
     }
     await this.#drain(body);
     await this.#finish();
+  }
+
+  /** Calls the app and sends its response; resolves when done. Throws what the app threw. */
+  async run(app: TsgiApplication, environ: Environ): Promise<void> {
+    const result = this.call(app, environ);
+    if (!isThenable(result) && this.sendWhole(result)) return;
+    await this.complete(result);
   }
 
   /**

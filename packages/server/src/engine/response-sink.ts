@@ -19,8 +19,11 @@ export interface ResponseSink {
   /** Sends the status line and headers, with `first` in the same write when given. */
   sendHeaders(status: string, headers: HeaderPair[], first?: Buffer): Promise<void>;
   write(chunk: Buffer): Promise<void>;
-  /** Sends a whole response known up front (status, headers, body) in one write, and finishes it. */
-  sendComplete(status: string, headers: HeaderPair[], body: Buffer): Promise<void>;
+  /**
+   * Sends a whole response known up front (status, headers, body) in one write, and finishes it.
+   * The engine's sinks do it synchronously (and throw ClientDisconnectedError synchronously).
+   */
+  sendComplete(status: string, headers: HeaderPair[], body: Buffer): void | Promise<void>;
   /** Finishes the response cleanly. */
   end(): Promise<void>;
   /** Ends the connection without a clean end, so the client sees a truncated response as such. */
@@ -128,7 +131,7 @@ export class RawSocketSink implements ResponseSink {
     });
   }
 
-  async sendComplete(status: string, headers: HeaderPair[], body: Buffer): Promise<void> {
+  sendComplete(status: string, headers: HeaderPair[], body: Buffer): void {
     this.headerCount = headers.length;
     let head = `${this.#protocol} ${status}\r\n`;
     for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
@@ -161,7 +164,6 @@ export class RawSocketSink implements ResponseSink {
 /** A response written through Node's HTTP server (keep-alive, chunked when no length is given). */
 export class HttpResponseSink implements ResponseSink {
   headersSent = false;
-  clientGone = false;
   bodyBytes = 0;
   headerBytes = 0;
   headerCount = 0;
@@ -169,27 +171,56 @@ export class HttpResponseSink implements ResponseSink {
   trailers?: HeaderPair[];
   #res: ServerResponse;
   #timeoutSeconds: number;
-  #disconnect = new LazyDisconnect();
-
-  get disconnected(): AbortSignal {
-    return this.#disconnect.signal;
-  }
-
-  #gone(): void {
-    this.#disconnect.abort();
-  }
+  #disconnect: LazyDisconnect | null = null;
+  #gone = false;
+  #watching = false;
 
   constructor(res: ServerResponse, timeoutSeconds: number) {
     this.#res = res;
     this.#timeoutSeconds = timeoutSeconds;
+  }
+
+  /** False: the response says `Connection: close` and the connection ends after it (a stopping worker). */
+  set keepAlive(value: boolean) {
+    this.#res.shouldKeepAlive = value;
+  }
+
+  /**
+   * True once the client is gone before the response finished. A whole response written in one go
+   * never needs to know when that happens, so the 'close' listener is added only when a response
+   * streams or the app asks for `tsgi.disconnected`.
+   */
+  get clientGone(): boolean {
+    if (this.#gone) return true;
+    const res = this.#res;
+    if (res.writableFinished) return false;
+    if (res.destroyed || (res.socket !== null && res.socket.destroyed)) this.#markGone();
+    return this.#gone;
+  }
+
+  get disconnected(): AbortSignal {
+    this.#disconnect ??= new LazyDisconnect();
+    this.#watch();
+    if (this.clientGone) this.#disconnect.abort();
+    return this.#disconnect.signal;
+  }
+
+  #markGone(): void {
+    this.#gone = true;
+    this.#disconnect?.abort();
+  }
+
+  #watch(): void {
+    if (this.#watching) return;
+    this.#watching = true;
+    const res = this.#res;
     res.once('close', () => {
-      if (res.writableFinished) return;
-      this.clientGone = true;
-      this.#gone();
+      if (!res.writableFinished) this.#markGone();
     });
   }
 
   async sendHeaders(status: string, headers: HeaderPair[], first?: Buffer): Promise<void> {
+    this.#watch();
     this.headerCount = headers.length;
     const flat: string[] = [];
     let bytes = 0;
@@ -208,7 +239,7 @@ export class HttpResponseSink implements ResponseSink {
 
   async write(chunk: Buffer): Promise<void> {
     const res = this.#res;
-    if (this.clientGone || res.destroyed) throw new ClientDisconnectedError('Broken pipe');
+    if (this.clientGone) throw new ClientDisconnectedError('Broken pipe');
     this.bodyBytes += chunk.length;
     if (res.write(chunk)) return;
     this.waits++;
@@ -219,14 +250,16 @@ export class HttpResponseSink implements ResponseSink {
     });
   }
 
-  async sendComplete(status: string, headers: HeaderPair[], body: Buffer): Promise<void> {
+  sendComplete(status: string, headers: HeaderPair[], body: Buffer): void {
     const res = this.#res;
-    if (this.clientGone || res.destroyed) throw new ClientDisconnectedError('Broken pipe');
+    if (this.clientGone) throw new ClientDisconnectedError('Broken pipe');
     this.headerCount = headers.length;
     const flat: string[] = [];
     let bytes = 0;
     let hasLength = false;
-    for (const [name, value] of headers) {
+    for (let i = 0; i < headers.length; i++) {
+      const name = headers[i][0];
+      const value = headers[i][1];
       flat.push(name, value);
       bytes += name.length + value.length + 4;
       if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;

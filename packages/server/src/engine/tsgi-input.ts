@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { waitForEmitter } from './hub-waits.js';
 
@@ -24,7 +25,9 @@ export class TsgiInput implements AsyncIterable<Buffer> {
     this.#stream = stream;
     this.#ended = stream === null;
     this.#timeoutSeconds = options.timeoutSeconds;
-    if (stream) {
+    // Node's IncomingMessage keeps its end and error as state (readableEnded, errored) and emits
+    // 'error' only to listeners, so it needs none: two closures fewer on every request.
+    if (stream !== null && !(stream instanceof IncomingMessage)) {
       stream.on('end', () => {
         this.#ended = true;
       });
@@ -39,6 +42,7 @@ export class TsgiInput implements AsyncIterable<Buffer> {
     if (stream === null) return false;
     for (;;) {
       if (this.#error) throw this.#error;
+      if (stream.errored) throw stream.errored;
       const chunk = stream.read() as Buffer | null;
       if (chunk !== null) {
         this.#buffered.push(chunk);
