@@ -583,6 +583,21 @@ export function spawnNow<A extends unknown[], R>(fn: (...args: A) => R, ...args:
   return g;
 }
 
+/**
+ * Creates a greenlet and runs its body at once, synchronously, up to its first wait; the caller
+ * resumes when the body waits or ends, as after gevent's `greenlet.switch()` (internal: the server
+ * runs each request this way, so a response the app returns whole is written before the HTTP
+ * parser's callback returns, with no promise at all).
+ */
+export function runNow<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Greenlet<Awaited<R>> {
+  const g = create<Awaited<R>>(fn, args);
+  g._state = State.Scheduled;
+  if (spawnHooks.length !== 0 || spawnChannel.hasSubscribers) g._announce();
+  // run(), not enterWith(): the caller is no promise reaction, so its context must be restored.
+  greenletStorage.run(g, startBody, g);
+  return g;
+}
+
 function startScheduled(g: Greenlet<any>): void {
   if (g._state === State.Scheduled) enterAndStart(g);
 }

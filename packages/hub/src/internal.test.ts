@@ -5,7 +5,7 @@ import { getCurrent, spawn } from './greenlet.js';
 import { Event } from './event.js';
 import { getHub, sleep } from './hub.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { greenletStorage, isKilled, onKill, onSpawn, onThrow, runInGreenlet, setTag, spawnNow, tagOf, waitFor } from './internal.js';
+import { greenletStorage, isKilled, onKill, onSpawn, onThrow, runInGreenlet, runNow, setTag, spawnNow, tagOf, waitFor } from './internal.js';
 import { captureHubErrors } from './test-support/errors.js';
 import { Timeout, withTimeout } from './timeout.js';
 
@@ -27,6 +27,33 @@ describe('@tsgi/hub/internal', () => {
     assert.equal(await waitFor<number>((resolve) => void setTimeout(() => resolve(3), 1)), 3);
     await assert.rejects(waitFor((_, reject) => void reject(new Error('r'))), /r/);
     assert.equal(await withTimeout(0.005, () => waitFor(() => {}), { timeoutValue: 'timed out' }), 'timed out');
+  });
+
+  it('runNow runs the body synchronously in the new greenlet up to its first wait, then the caller goes on', async () => {
+    const events: string[] = [];
+    const caller = getCurrent();
+    const g = runNow(async (label: string) => {
+      events.push(`start ${label} in ${getCurrent() === caller ? 'caller' : 'own'}`);
+      await sleep(0);
+      events.push(`resumed in ${getCurrent() === g ? 'own' : 'other'}`);
+      return 5;
+    }, 'x');
+    events.push(`caller back in ${getCurrent() === caller ? 'caller' : 'other'}`);
+    assert.deepEqual(events, ['start x in own', 'caller back in caller']);
+    assert.equal(await g.get(), 5);
+    assert.deepEqual(events.slice(2), ['resumed in own']);
+    const sync = runNow(() => 7);
+    assert.equal(sync.dead, true);
+    assert.equal(sync.value, 7);
+    await captureHubErrors(async (lines) => {
+      const failed = runNow(() => {
+        throw new Error('boom');
+      });
+      assert.equal(failed.dead, true);
+      assert.match(String(failed.exception), /boom/);
+      await sleep(0);
+      assert.match(lines.join(''), /boom/);
+    });
   });
 
   it('a tag is per greenlet, readable from inside it, and not inherited unless an onSpawn hook copies it', async () => {

@@ -2,7 +2,7 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { getCurrent, type Greenlet } from '@tsgi/hub';
-import { onSpawn, setTag, spawnNow, tagOf } from '@tsgi/hub/internal';
+import { onSpawn, runNow, setTag, spawnNow, tagOf } from '@tsgi/hub/internal';
 import {
   classifyRequest,
   createBodyStream,
@@ -109,6 +109,18 @@ const NOTHING_THROWN = Symbol('nothing thrown');
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/**
+ * True when an --http-socket request may still have body bytes to drain. The request greenlet runs
+ * inside the parser's headers callback, before `req.complete` is set even for a bodiless GET; the
+ * headers tell: no Content-Length (or 0) and no Transfer-Encoding means no body.
+ */
+function hasUnreadBody(r: ActiveRequest): boolean {
+  const req = r.httpReq;
+  if (req === null || req.complete) return false;
+  const length = r.environ.CONTENT_LENGTH;
+  return (length !== undefined && length !== '0') || r.environ.HTTP_TRANSFER_ENCODING !== undefined;
 }
 
 /** Counts the CGI variables of an environ as a uwsgi packet would carry them (keys without a dot). */
@@ -288,7 +300,8 @@ export class LoopEngine {
     }
     const nextHttp = this.#pendingHttp.shift();
     if (nextHttp !== undefined) {
-      this.#startHttp(nextHttp.req, nextHttp.res, nextHttp.socket, this.cores.acquire());
+      // Not at once: a run of requests that each finish synchronously would nest here without end.
+      this.#startHttp(nextHttp.req, nextHttp.res, nextHttp.socket, this.cores.acquire(), false);
       return;
     }
     if (this.cores.busyCount === 0) {
@@ -322,7 +335,7 @@ export class LoopEngine {
         this.#pendingHttp.push({ req, res, socket: engineSocket });
         return;
       }
-      this.#startHttp(req, res, engineSocket, core);
+      this.#startHttp(req, res, engineSocket, core, true);
     });
     server.keepAliveTimeout = this.options.socketTimeout * 1000;
     server.headersTimeout = this.options.socketTimeout * 1000;
@@ -344,13 +357,15 @@ export class LoopEngine {
     spawnNow(() => this.#serveUwsgi(socket, engineSocket, core, startTime));
   }
 
-  #startHttp(req: IncomingMessage, res: ServerResponse, engineSocket: EngineSocket, core: number): void {
+  /** `now`: the greenlet runs at once, so a whole response is written before the parser's callback returns. */
+  #startHttp(req: IncomingMessage, res: ServerResponse, engineSocket: EngineSocket, core: number, now: boolean): void {
     if (this.#stopping) res.shouldKeepAlive = false;
     const input = new TsgiInput(req, { timeoutSeconds: this.options.socketTimeout });
     const environ = httpEnviron(req, this.#serverPorts.get(engineSocket.index)!, this.#shared, input, core);
     const sink = new HttpResponseSink(res, this.options.socketTimeout);
     const r = new ActiveRequest(this.options.workerId, core, environ, Date.now(), environ.REQUEST_METHOD, environ.REQUEST_URI as string, environ.REMOTE_ADDR as string, sink, input, -1, 0, req);
-    spawnNow(this.#serve, r);
+    if (now) runNow(this.#serve, r);
+    else spawnNow(this.#serve, r);
   }
 
   #environ(vars: Record<string, unknown>, input: TsgiInput, core: number): Environ {
@@ -464,7 +479,7 @@ export class LoopEngine {
     let result: ReturnType<TsgiApplication>;
     try {
       result = r.runner.call(this.options.app, r.environ);
-      if (!isThenable(result) && r.runner.sendWhole(result) && (r.httpReq === null || r.httpReq.complete)) {
+      if (!isThenable(result) && r.runner.sendWhole(result) && !hasUnreadBody(r)) {
         this.#requestEnded(r);
         this.#finish(r, r.runner.statusCode);
         return;
@@ -501,8 +516,7 @@ export class LoopEngine {
       await runner.complete(result);
       status = runner.statusCode;
       // Unread body bytes would otherwise be parsed as the next request on this keep-alive connection.
-      const req = r.httpReq;
-      if (req !== null && !req.complete && !sink.clientGone) await r.input.discard().catch(() => sink.abort());
+      if (hasUnreadBody(r) && !sink.clientGone) await r.input.discard().catch(() => sink.abort());
     } catch (err) {
       if (r.harakiri || err instanceof HarakiriError) {
         status = (await runner.sendTimeout()) ? 504 : runner.statusCode;

@@ -30,19 +30,32 @@ function toBuffer(chunk: unknown): Buffer {
   throw new ResponseBodyError(`response chunks must be strings or bytes, got ${chunk === null ? 'null' : typeof chunk}`);
 }
 
+/** Header names already found valid: most apps send the same few on every response. */
+const validNames = new Set<string>();
+
 function validateHeaders(headers: unknown): HeaderPair[] {
   if (!Array.isArray(headers)) throw new StartResponseError('start_response() headers must be an array of [name, value] pairs');
-  return headers.map((pair, i) => {
+  const out: HeaderPair[] = new Array(headers.length);
+  for (let i = 0; i < headers.length; i++) {
+    const pair: unknown = headers[i];
     if (!Array.isArray(pair) || pair.length !== 2) throw new StartResponseError(`start_response() header #${i} is not a [name, value] pair`);
-    const [name, value] = pair as [unknown, unknown];
-    if (typeof name !== 'string' || !TOKEN.test(name)) throw new StartResponseError(`start_response() header #${i} has an invalid name ${JSON.stringify(name)}`);
+    const name: unknown = pair[0];
+    const value: unknown = pair[1];
+    if (typeof name !== 'string' || !validNames.has(name)) {
+      if (typeof name !== 'string' || !TOKEN.test(name)) throw new StartResponseError(`start_response() header #${i} has an invalid name ${JSON.stringify(name)}`);
+      if (validNames.size < 256) validNames.add(name);
+    }
     const text = typeof value === 'number' ? String(value) : value;
     if (typeof text !== 'string' || FORBIDDEN_VALUE.test(text)) {
       throw new StartResponseError(`start_response() header ${name} has an invalid value (strings without CR, LF or NUL)`);
     }
-    return [name, text];
-  });
+    out[i] = [name, text];
+  }
+  return out;
 }
+
+/** The last status line found valid (apps answer "200 OK" over and over). */
+let validStatus = '200 OK';
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
@@ -97,8 +110,11 @@ export class RequestRunner {
     } else if (this.#status !== undefined) {
       throw new StartResponseError('start_response() called twice without excInfo');
     }
-    if (typeof status !== 'string' || !STATUS_LINE.test(status)) {
-      throw new StartResponseError(`start_response() status must look like "200 OK", got ${JSON.stringify(status)}`);
+    if (status !== validStatus) {
+      if (typeof status !== 'string' || !STATUS_LINE.test(status)) {
+        throw new StartResponseError(`start_response() status must look like "200 OK", got ${JSON.stringify(status)}`);
+      }
+      validStatus = status;
     }
     this.#headers = validateHeaders(headers);
     this.#status = status;
