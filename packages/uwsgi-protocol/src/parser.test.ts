@@ -72,6 +72,30 @@ describe('UwsgiRequestParser on packets captured from nginx', () => {
   });
 });
 
+describe('UwsgiVars.assignTo', () => {
+  it('equals toEnviron on every fixture, across requests whose keys differ at the same index', () => {
+    for (const name of [...FIXTURE_NAMES, ...FIXTURE_NAMES.slice().reverse()]) {
+      const h = head(new UwsgiRequestParser().push(loadFixture(name).bytes));
+      assert.deepEqual({ ...h.vars.assignTo({}) }, { ...h.vars.toEnviron() }, name);
+    }
+    const a = head(new UwsgiRequestParser().push(encodePacket({ vars: { AB: '1', CD: '2' } })));
+    const b = head(new UwsgiRequestParser().push(encodePacket({ vars: { AC: '1', CD: '2', EF: '3' } })));
+    assert.deepEqual(a.vars.assignTo({}), { AB: '1', CD: '2' });
+    assert.deepEqual(b.vars.assignTo({}), { AC: '1', CD: '2', EF: '3' });
+    assert.deepEqual(a.vars.assignTo({ X: 'kept' }), { X: 'kept', AB: '1', CD: '2' });
+  });
+
+  it('a __proto__ var is an own property and never the prototype of a plain-object target', () => {
+    const raw = Buffer.from(encodeVars([['__proto__', 'evil'], ['REQUEST_METHOD', 'GET']]));
+    const packet = Buffer.concat([Buffer.from([0, raw.length & 0xff, raw.length >> 8, 0]), raw]);
+    const evil = head(new UwsgiRequestParser().push(packet));
+    const target = evil.vars.assignTo({} as Record<string, unknown>);
+    assert.equal(Object.getPrototypeOf(target), Object.prototype);
+    assert.equal(Object.getOwnPropertyDescriptor(target, '__proto__')?.value, 'evil');
+    assert.equal(target.REQUEST_METHOD, 'GET');
+  });
+});
+
 describe('UwsgiRequestParser', () => {
   it('chunked body when HTTP_TRANSFER_ENCODING is chunked and CONTENT_LENGTH is absent or empty', () => {
     const cases: Record<string, string>[] = [{ HTTP_TRANSFER_ENCODING: 'chunked' }, { CONTENT_LENGTH: '', HTTP_TRANSFER_ENCODING: 'gzip, Chunked' }];

@@ -87,6 +87,16 @@ export function walkError(code: number, datasize: number, maxVars: number): Uwsg
   });
 }
 
+/** The key last seen at each var index (see UwsgiVars.assignTo). */
+const KEY_CACHE_SIZE = 64;
+const keyCache: Array<string | undefined> = new Array<string | undefined>(KEY_CACHE_SIZE).fill(undefined);
+
+function sameLatin1(buf: Buffer, start: number, end: number, text: string): boolean {
+  if (end - start !== text.length) return false;
+  for (let j = 0; j < text.length; j++) if (buf[start + j] !== text.charCodeAt(j)) return false;
+  return true;
+}
+
 /**
  * The vars of one request, kept as offsets into the bytes they arrived in: parsing costs no string allocation, and
  * strings are made only for what is read. Duplicate keys stay in wire order; `get()` and `toEnviron()` take the last
@@ -180,6 +190,29 @@ export class UwsgiVars implements Iterable<VarPair> {
     const env: Environ = Object.create(null);
     for (let i = 0; i < this.length; i++) env[this.key(i)] = this.value(i);
     return env;
+  }
+
+  /**
+   * Writes every var into `target` (the last value wins for duplicate keys) and returns it. Key
+   * strings are interned: a peer such as nginx sends the same keys in the same order on every
+   * request, so each key is compared in place with the one seen at its index last time and that
+   * string reused, with no allocation. A `__proto__` var becomes an own property, never a prototype.
+   */
+  assignTo<T extends Record<string, unknown>>(target: T): T {
+    const buf = this.buffer;
+    for (let i = 0; i < this.length; i++) {
+      const ks = this.#keys[i];
+      const ke = this.#keyEnd(i);
+      let key = i < KEY_CACHE_SIZE ? keyCache[i] : undefined;
+      if (key === undefined || !sameLatin1(buf, ks, ke, key)) {
+        key = latin1Slice(buf, ks, ke);
+        if (i < KEY_CACHE_SIZE) keyCache[i] = key;
+      }
+      const value = latin1Slice(buf, ke + 2, ke + 2 + (buf[ke] | (buf[ke + 1] << 8)));
+      if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+      else (target as Record<string, unknown>)[key] = value;
+    }
+    return target;
   }
 
   *[Symbol.iterator](): Iterator<VarPair> {

@@ -19,7 +19,6 @@ import type { RequestLogRecord } from '../logging/request-log.js';
 import { AcceptGate } from './accept-gate.js';
 import { AsyncCores } from './async-cores.js';
 import { addTsgiKeys, httpEnviron, type Environ, type SharedEnviron } from './environ.js';
-import { waitForEmitter } from './hub-waits.js';
 import type { RequestContext } from './request-context.js';
 import { RequestRunner, type TsgiApplication } from './request-runner.js';
 import { HttpResponseSink, RawSocketSink, type ResponseSink } from './response-sink.js';
@@ -351,10 +350,41 @@ export class LoopEngine {
     return server;
   }
 
+  /**
+   * Reads a uwsgi connection's request head off the socket's events, then serves the request in a
+   * greenlet started at once: no greenlet, promise or timer of its own while the head is on its way.
+   */
   #startUwsgi(socket: Socket, engineSocket: EngineSocket, core: number): void {
     const startTime = Date.now();
-    // In this turn, not the next: the response goes out in the turn its request was read.
-    spawnNow(() => this.#serveUwsgi(socket, engineSocket, core, startTime));
+    const parser = new UwsgiRequestParser({ bufferSize: this.options.bufferSize, limitPost: this.options.limitPost });
+    const timeoutMs = this.options.socketTimeout * 1000;
+    let finished = false;
+    const done = (head: UwsgiRequestHead | Error | null): void => {
+      if (finished) return;
+      finished = true;
+      socket.removeListener('data', onData);
+      socket.removeListener('end', onEnd);
+      socket.removeListener('close', onEnd);
+      if (timeoutMs > 0) {
+        socket.removeListener('timeout', onTimeout);
+        socket.setTimeout(0);
+      }
+      socket.pause();
+      runNow(this.#serveUwsgiHead, socket, engineSocket, core, startTime, head);
+    };
+    const onData = (chunk: Buffer): void => {
+      const result = parser.push(chunk);
+      if (result !== null) done(result);
+    };
+    const onEnd = (): void => done(parser.end());
+    const onTimeout = (): void => done(new RequestReadTimeoutError(this.options.socketTimeout));
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('close', onEnd);
+    if (timeoutMs > 0) {
+      socket.setTimeout(timeoutMs);
+      socket.on('timeout', onTimeout);
+    }
   }
 
   /** `now`: the greenlet runs at once, so a whole response is written before the parser's callback returns. */
@@ -373,41 +403,10 @@ export class LoopEngine {
     return addTsgiKeys(vars, { input, errors: shared.errors, multiprocess: shared.multiprocess, core, greenlet: undefined, uwsgiVersion: shared.uwsgiVersion });
   }
 
-  async #readHead(socket: Socket, parser: UwsgiRequestParser): Promise<UwsgiRequestHead | Error | null> {
-    for (;;) {
-      let chunk: Buffer | null;
-      while ((chunk = socket.read() as Buffer | null) !== null) {
-        const result = parser.push(chunk);
-        if (result !== null) return result;
-      }
-      if (socket.readableEnded || socket.destroyed) return parser.end();
-      let ended = false;
-      await waitForEmitter(socket, 'readable', {
-        failEvents: { end: () => (ended = true), close: () => (ended = true) },
-        timeoutSeconds: this.options.socketTimeout,
-        onTimeout: () => new RequestReadTimeoutError(this.options.socketTimeout),
-      }).catch((err: unknown) => {
-        if (!ended) throw err;
-      });
-      if (ended) {
-        while ((chunk = socket.read() as Buffer | null) !== null) {
-          const result = parser.push(chunk);
-          if (result !== null) return result;
-        }
-        return parser.end();
-      }
-    }
-  }
+  readonly #serveUwsgiHead = (socket: Socket, engineSocket: EngineSocket, core: number, startTime: number, head: UwsgiRequestHead | Error | null): void | Promise<void> =>
+    this.#serveUwsgi(socket, engineSocket, core, startTime, head);
 
-  async #serveUwsgi(socket: Socket, engineSocket: EngineSocket, core: number, startTime: number): Promise<void> {
-    const parser = new UwsgiRequestParser({ bufferSize: this.options.bufferSize, limitPost: this.options.limitPost });
-    const remote = socket.remoteAddress ?? engineSocket.name;
-    let head: UwsgiRequestHead | Error | null;
-    try {
-      head = await this.#readHead(socket, parser);
-    } catch (err) {
-      head = err as Error;
-    }
+  #serveUwsgi(socket: Socket, engineSocket: EngineSocket, core: number, startTime: number, head: UwsgiRequestHead | Error | null): void | Promise<void> {
     if (head === null) {
       // Connected and closed without sending a byte (a health check): nothing to log.
       socket.destroy();
@@ -419,38 +418,42 @@ export class LoopEngine {
       this.cores.cores[core].readErrors++;
       const logText = isUwsgiProtocolError(head) && head.logText ? head.logText : head.message;
       const code = (head as { code?: string }).code ?? 'TSGI_ERR_UWSGI';
-      this.options.log.error(`${logText} [${code}] from ${remote} on ${engineSocket.name}`);
+      this.options.log.error(`${logText} [${code}] from ${socket.remoteAddress ?? engineSocket.name} on ${engineSocket.name}`);
       socket.destroy();
       this.#releaseCore(core);
       return;
     }
     const kind = classifyRequest(head);
+    if (kind.kind !== 'app') return this.#serveUwsgiControl(socket, engineSocket, core, kind);
+    const environ = head.vars.assignTo({} as Record<string, unknown>);
+    if (kind.stripScriptName) stripScriptName(environ as Record<string, string>);
+    const input =
+      head.contentLength === 0 && !head.chunked
+        ? new TsgiInput(null, { timeoutSeconds: this.options.socketTimeout })
+        : new TsgiInput(createBodyStream(socket, head, { limitPost: this.options.limitPost }), { timeoutSeconds: this.options.socketTimeout });
+    const shared = this.#shared;
+    addTsgiKeys(environ, { input, errors: shared.errors, multiprocess: shared.multiprocess, core, greenlet: undefined, uwsgiVersion: shared.uwsgiVersion });
+    const env = environ as Environ;
+    const sink = new RawSocketSink(socket, env.SERVER_PROTOCOL, this.options.socketTimeout);
+    const uri = typeof environ.REQUEST_URI === 'string' ? environ.REQUEST_URI : env.PATH_INFO;
+    const remote = typeof environ.REMOTE_ADDR === 'string' ? environ.REMOTE_ADDR : (socket.remoteAddress ?? engineSocket.name);
+    const r = new ActiveRequest(this.options.workerId, core, env, startTime, env.REQUEST_METHOD, uri, remote, sink, input, head.vars.length, head.datasize, null);
+    return this.#serveRequest(r);
+  }
+
+  /** Ping, remote signal, or a modifier tsgi does not serve. */
+  async #serveUwsgiControl(socket: Socket, engineSocket: EngineSocket, core: number, kind: Exclude<ReturnType<typeof classifyRequest>, { kind: 'app' }>): Promise<void> {
+    const remote = socket.remoteAddress ?? engineSocket.name;
     if (kind.kind === 'signal') {
       await this.#remoteSignal(socket, kind.signal, remote);
-      this.#releaseCore(core);
-      return;
-    }
-    if (kind.kind === 'ping') {
+    } else if (kind.kind === 'ping') {
       socket.end(encodePong());
-      this.#releaseCore(core);
-      return;
-    }
-    if (kind.kind === 'unknown') {
+    } else {
       this.stats.protocolErrors++;
       this.options.log.error(`${kind.logText} [TSGI_ERR_UWSGI_MODIFIER] from ${remote}`);
       socket.destroy();
-      this.#releaseCore(core);
-      return;
     }
-    const vars: Record<string, unknown> = head.vars.toEnviron();
-    if (kind.stripScriptName) stripScriptName(vars as Record<string, string>);
-    const body = createBodyStream(socket, head, { limitPost: this.options.limitPost });
-    const input = new TsgiInput(body, { timeoutSeconds: this.options.socketTimeout });
-    const environ = this.#environ(vars, input, core);
-    const sink = new RawSocketSink(socket, environ.SERVER_PROTOCOL, this.options.socketTimeout);
-    const uri = String(vars.REQUEST_URI ?? environ.PATH_INFO);
-    const r = new ActiveRequest(this.options.workerId, core, environ, startTime, environ.REQUEST_METHOD, uri, String(vars.REMOTE_ADDR ?? remote), sink, input, head.vars.length, head.datasize, null);
-    await this.#serveRequest(r);
+    this.#releaseCore(core);
   }
 
   async #remoteSignal(socket: Socket, num: number, remote: string): Promise<void> {

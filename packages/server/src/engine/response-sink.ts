@@ -78,27 +78,42 @@ export class RawSocketSink implements ResponseSink {
   #protocol: string;
   #timeoutSeconds: number;
   #ended = false;
-  #disconnect = new LazyDisconnect();
+  #watching = false;
+  #disconnect: LazyDisconnect | null = null;
 
   get disconnected(): AbortSignal {
+    this.#disconnect ??= new LazyDisconnect();
+    this.#watch();
+    if (this.clientGone && !this.#ended) this.#disconnect.abort();
     return this.#disconnect.signal;
   }
 
   #gone(): void {
-    this.#disconnect.abort();
+    this.#disconnect?.abort();
   }
 
   constructor(socket: Socket, serverProtocol: string, timeoutSeconds: number) {
     this.#socket = socket;
     this.#protocol = serverProtocol || 'HTTP/1.0';
     this.#timeoutSeconds = timeoutSeconds;
-    socket.once('close', () => {
-      this.clientGone = true;
-      if (!this.#ended) this.#gone();
-    });
+  }
+
+  /** The 'close' listener, added only once a response streams or the app asks for `tsgi.disconnected`. */
+  #watch(): void {
+    if (this.#watching) return;
+    this.#watching = true;
+    const socket = this.#socket;
+    if (socket.destroyed) this.#closed();
+    else socket.once('close', () => this.#closed());
+  }
+
+  #closed(): void {
+    this.clientGone = true;
+    if (!this.#ended) this.#gone();
   }
 
   async sendHeaders(status: string, headers: HeaderPair[], first?: Buffer): Promise<void> {
+    this.#watch();
     this.headerCount = headers.length;
     let head = `${this.#protocol} ${status}\r\n`;
     for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
