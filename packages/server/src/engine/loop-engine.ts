@@ -2,7 +2,7 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { getCurrent, type Greenlet } from '@tsgi/hub';
-import { onSpawn, spawnNow } from '@tsgi/hub/internal';
+import { onSpawn, spawnNow, waitFor } from '@tsgi/hub/internal';
 import {
   classifyRequest,
   createBodyStream,
@@ -14,12 +14,14 @@ import {
   UwsgiRequestParser,
   type UwsgiRequestHead,
 } from '@tsgi/uwsgi-protocol';
+import { nativeHttpListenerOf, type NativeHttpListener } from '../adapters/native-http.js';
 import { ClientDisconnectedError, HarakiriError, RequestReadTimeoutError } from '../errors.js';
 import type { RequestLogRecord } from '../logging/request-log.js';
 import { AcceptGate } from './accept-gate.js';
 import { AsyncCores } from './async-cores.js';
 import { addTsgiKeys, httpRequestVars, type Environ } from './environ.js';
 import { waitForEmitter } from './hub-waits.js';
+import { CountingServerResponse, NativeRequestContext, requestVarsSize, sentHeaderBlock, type NativeContextOptions } from './native-http.js';
 import { requestStorage, type RequestContext } from './request-context.js';
 import { RequestRunner, type TsgiApplication } from './request-runner.js';
 import { HttpResponseSink, RawSocketSink, type ResponseSink } from './response-sink.js';
@@ -95,6 +97,8 @@ export class LoopEngine {
   readonly background = new Set<Greenlet<unknown>>();
   readonly inFlight = new Set<RequestContext>();
   #unsubscribeSpawn: () => void;
+  /** The app's native listener (fromNodeListener, fromFetch), served straight from Node's req/res on --http-socket; null until looked up. */
+  #native: { listener: NativeHttpListener | undefined; options: NativeContextOptions } | null = null;
   stats = {
     requests: 0,
     appRequests: 0,
@@ -244,7 +248,7 @@ export class LoopEngine {
   }
 
   #createHttpServer(engineSocket: EngineSocket): http.Server {
-    const server = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+    const server = http.createServer({ keepAlive: true, noDelay: true, ServerResponse: CountingServerResponse }, (req, res) => {
       if (this.#stopping) res.shouldKeepAlive = false;
       this.#activeHttp.add(res);
       res.once('close', () => this.#activeHttp.delete(res));
@@ -281,6 +285,7 @@ export class LoopEngine {
   }
 
   #startHttp(pending: PendingHttp, core: number): void {
+    if (this.#startNativeHttp(pending, core)) return;
     const { req, res } = pending;
     const vars = httpRequestVars(req, pending.socket.port);
     const input = new TsgiInput(req, { timeoutSeconds: this.options.socketTimeout });
@@ -297,6 +302,166 @@ export class LoopEngine {
       // Unread body bytes would otherwise be parsed as the next request on this keep-alive connection.
       if (!req.complete && !res.destroyed) await input.discard().catch(() => res.destroy());
     });
+  }
+
+  /**
+   * Serves the request straight from Node's `req`/`res` when the app has a native listener (Node
+   * listeners and fetch handlers made by the adapters): no environ, no synthetic request. Returns
+   * false for TSGI apps, which take the environ path.
+   */
+  #startNativeHttp(pending: PendingHttp, core: number): boolean {
+    let native = this.#native;
+    if (native === null) {
+      const options = this.options;
+      native = this.#native = {
+        listener: nativeHttpListenerOf(options.app),
+        options: {
+          workerId: options.workerId,
+          socketTimeout: options.socketTimeout,
+          multiprocess: options.multiprocess,
+          version: options.version,
+          errors: (text) => options.log.error(text),
+        },
+      };
+    }
+    const listener = native.listener;
+    if (listener === undefined) return false;
+    const ctx = new NativeRequestContext(pending.req, pending.res, core, pending.socket.port, native.options);
+    spawnNow(() => this.#serveNative(ctx, listener));
+    return true;
+  }
+
+  /**
+   * One native request in its greenlet: the listener runs in the request context; the greenlet then
+   * waits (a hub wait, so --harakiri's kill reaches it) for the promise the listener returned and for
+   * the response to end or the connection to close. A listener that answers at once costs no wait.
+   */
+  async #serveNative(ctx: NativeRequestContext, listener: NativeHttpListener): Promise<void> {
+    const { req, res } = ctx;
+    const greenlet = getCurrent();
+    ctx.greenlet = greenlet;
+    this.inFlight.add(ctx);
+    this.stats.appRequests++;
+    if (requestStartChannel.hasSubscribers) requestStartChannel.publish({ context: ctx });
+    let harakiriTimer: NodeJS.Timeout | undefined;
+    let harakiri = false;
+    if (this.options.harakiri > 0) {
+      harakiriTimer = setTimeout(() => {
+        harakiri = true;
+        this.#nativeHarakiri(ctx, greenlet);
+      }, this.options.harakiri * 1000);
+    }
+    let waits = 0;
+    try {
+      const result = requestStorage.run(ctx, listener, req, res, ctx);
+      const thenable = result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function';
+      if (res.writableEnded) {
+        if (thenable) (result as PromiseLike<unknown>).then(undefined, (err: unknown) => this.#nativeFailed(ctx, err));
+      } else {
+        if (thenable) {
+          waits++;
+          await waitFor<unknown>((resolve, reject) => {
+            (result as PromiseLike<unknown>).then(resolve, reject);
+          });
+        }
+        if (!res.writableEnded && !res.destroyed) {
+          waits++;
+          await waitFor<void>((resolve) => {
+            res.once('close', resolve);
+            return () => res.off('close', resolve);
+          });
+        }
+      }
+    } catch (err) {
+      if (!harakiri && !(err instanceof HarakiriError)) this.#nativeFailed(ctx, err);
+    } finally {
+      if (harakiriTimer !== undefined) clearTimeout(harakiriTimer);
+      ctx.ended = true;
+      this.inFlight.delete(ctx);
+    }
+    if (!harakiri && !res.writableEnded) {
+      this.stats.writeErrors++;
+      this.cores.cores[ctx.core].writeErrors++;
+      this.options.log.error(`uwsgi_response_write_body_do(): Broken pipe [TSGI_ERR_CLIENT_GONE] during ${ctx.method} ${ctx.uri} (${ctx.remoteAddr}): the client closed the connection before the response ended`);
+    }
+    this.#finishNative(ctx, waits);
+  }
+
+  /** --harakiri for a native request: 504 when nothing was sent yet, else the connection is cut; then the greenlet is killed. */
+  #nativeHarakiri(ctx: NativeRequestContext, greenlet: Greenlet<unknown>): void {
+    this.stats.harakiriCount++;
+    const age = ((Date.now() - ctx.startTime) / 1000).toFixed(1);
+    this.options.log.error(
+      `*** HARAKIRI ON WORKER ${this.options.workerId} CORE ${ctx.core} (pid: ${process.pid}) *** request "${ctx.method} ${ctx.uri}" from ${ctx.remoteAddr} cancelled after ${age} s (--harakiri ${this.options.harakiri}); the other requests go on`,
+    );
+    // What the cancelled app still writes after this goes nowhere, without an unhandled 'error'.
+    ctx.res.on('error', () => undefined);
+    if (!this.#nativeAnswer(ctx.res, 504, 'Gateway Timeout: the request ran longer than --harakiri\n') && !ctx.res.writableEnded) ctx.res.destroy();
+    void greenlet.kill({ exception: new HarakiriError(this.options.harakiri), block: false });
+  }
+
+  /** The listener threw or its promise rejected: logged, and answered 500 when nothing was sent yet, else the connection is cut. */
+  #nativeFailed(ctx: NativeRequestContext, err: unknown): void {
+    this.stats.exceptions++;
+    if (requestErrorChannel.hasSubscribers) requestErrorChannel.publish({ context: ctx, error: err });
+    const res = ctx.res;
+    if (res.writableEnded) {
+      this.options.log.error(`[TSGI_ERR_APP_EXCEPTION] ${ctx.method} ${ctx.uri} failed after the response ended:`, err);
+      return;
+    }
+    const answered = this.#nativeAnswer(res, 500, 'Internal Server Error\n');
+    this.options.log.error(`[TSGI_ERR_APP_EXCEPTION] ${ctx.method} ${ctx.uri} failed ${answered ? 'before the response started; answered 500' : 'after the response headers were sent; connection closed'}:`, err);
+    if (!answered) res.destroy();
+  }
+
+  /** Answers in the app's place (its headers dropped, the connection closed after); false when headers already went out. */
+  #nativeAnswer(res: ServerResponse, status: number, text: string): boolean {
+    if (res.headersSent || res.destroyed) return false;
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    res.shouldKeepAlive = false;
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+    return true;
+  }
+
+  #finishNative(ctx: NativeRequestContext, switches: number): void {
+    const { req, res } = ctx;
+    const micros = Math.max(0, Math.round((Date.now() - ctx.startTime) * 1000));
+    const head = sentHeaderBlock(res);
+    const bodyBytes = res instanceof CountingServerResponse ? res.tsgiBodyBytes : 0;
+    const status = res.headersSent ? res.statusCode : 0;
+    this.stats.requests++;
+    this.stats.tx += bodyBytes + head.bytes;
+    this.stats.totalRequestMicros += micros;
+    if (requestEndChannel.hasSubscribers) requestEndChannel.publish({ context: ctx, status });
+    const vars = requestVarsSize(req);
+    this.options.log.request({
+      pid: process.pid,
+      workerId: this.options.workerId,
+      appId: 0,
+      appRequests: this.stats.appRequests,
+      totalRequests: this.stats.requests,
+      remoteAddr: ctx.remoteAddr,
+      remoteUser: '',
+      varCount: vars.count,
+      packetSize: vars.bytes,
+      startTime: ctx.startTime / 1000,
+      duration: micros / 1e6,
+      method: ctx.method,
+      uri: ctx.uri,
+      protocol: `HTTP/${req.httpVersion}`,
+      status,
+      responseSize: bodyBytes,
+      headerCount: head.count,
+      headersSize: head.bytes,
+      switches,
+      core: ctx.core,
+      get vars() {
+        return ctx.environ;
+      },
+    });
+    this.#releaseCore(ctx.core);
+    this.options.onRequestDone?.();
   }
 
   #environ(vars: Record<string, unknown>, input: TsgiInput, core: number): Environ {

@@ -1,0 +1,129 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { ClientDisconnectedError } from '../errors.js';
+import { addTsgiKeys, httpRequestVars, type Environ } from './environ.js';
+import type { RequestContext } from './request-context.js';
+import { TsgiInput } from './tsgi-input.js';
+
+type WriteCallback = (error?: Error | null) => void;
+
+function chunkBytes(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string') return chunk.length === 0 ? 0 : Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  if (chunk instanceof Uint8Array) return chunk.byteLength;
+  return 0;
+}
+
+/**
+ * The --http-socket server's response class: a ServerResponse that counts the body bytes the app
+ * hands it (as uWSGI's log line reports them, without chunked framing), for requests served
+ * straight from Node's `req`/`res`.
+ */
+export class CountingServerResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+  /** Body bytes written by the app (before chunked framing; a HEAD response's discarded body included). */
+  tsgiBodyBytes = 0;
+
+  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    if (!this.writableEnded && !this.destroyed) this.tsgiBodyBytes += chunkBytes(chunk, encoding);
+    return super.write(chunk, encoding as BufferEncoding, callback as WriteCallback);
+  }
+
+  override end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
+    if (typeof chunk !== 'function' && chunk !== undefined && chunk !== null && !this.writableEnded && !this.destroyed) {
+      this.tsgiBodyBytes += chunkBytes(chunk, encoding);
+    }
+    return super.end(chunk as string, encoding as BufferEncoding, callback as () => void);
+  }
+}
+
+/** The size and count of the response's header block as Node wrote it (status line and blank line included). */
+export function sentHeaderBlock(res: ServerResponse): { bytes: number; count: number } {
+  const header = (res as unknown as { _header?: string | null })._header;
+  if (typeof header !== 'string') return { bytes: 0, count: 0 };
+  let lines = 0;
+  for (let i = header.indexOf('\n'); i >= 0; i = header.indexOf('\n', i + 1)) lines++;
+  return { bytes: header.length, count: Math.max(0, lines - 2) };
+}
+
+/**
+ * The number of CGI vars of `req` and their size in a uwsgi packet, for the request log, estimated
+ * without building the environ: the ten vars httpRequestVars always sets (126 bytes of names, the
+ * URI counted twice for REQUEST_URI and PATH_INFO plus QUERY_STRING, 30 bytes for protocol, server
+ * and remote address), then one var per header field.
+ */
+export function requestVarsSize(req: IncomingMessage): { count: number; bytes: number } {
+  const raw = req.rawHeaders;
+  let bytes = 4 * 10 + 126 + 30 + (req.method?.length ?? 0) + 2 * (req.url?.length ?? 0);
+  for (let i = 0; i < raw.length; i += 2) bytes += 4 + 5 + raw[i].length + raw[i + 1].length;
+  return { count: 10 + raw.length / 2, bytes };
+}
+
+/** What every request of one engine shares. */
+export interface NativeContextOptions {
+  workerId: number;
+  socketTimeout: number;
+  multiprocess: boolean;
+  version: string;
+  errors: (text: string) => void;
+}
+
+/**
+ * The request context of a request served straight from Node's `req`/`res`: what the engine logs
+ * is read from `req`, and the environ (which apps served this way rarely read) is built on first use.
+ */
+export class NativeRequestContext implements RequestContext {
+  readonly workerId: number;
+  readonly core: number;
+  readonly startTime: number;
+  greenlet: unknown = undefined;
+  readonly method: string;
+  readonly uri: string;
+  readonly remoteAddr: string;
+  ended = false;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly #serverPort: number;
+  readonly #options: NativeContextOptions;
+  #environ: Environ | null = null;
+  #disconnect: AbortController | null = null;
+
+  constructor(req: IncomingMessage, res: ServerResponse, core: number, serverPort: number, options: NativeContextOptions) {
+    this.workerId = options.workerId;
+    this.core = core;
+    this.#serverPort = serverPort;
+    this.startTime = Date.now();
+    this.method = req.method ?? 'GET';
+    this.uri = req.url ?? '/';
+    this.remoteAddr = req.socket.remoteAddress ?? '';
+    this.req = req;
+    this.res = res;
+    this.#options = options;
+  }
+
+  get environ(): Environ {
+    if (this.#environ !== null) return this.#environ;
+    const options = this.#options;
+    const vars = httpRequestVars(this.req, this.#serverPort);
+    const environ = addTsgiKeys(vars, {
+      input: new TsgiInput(this.req, { timeoutSeconds: options.socketTimeout }),
+      errors: { write: (text: string) => options.errors(String(text).replace(/\n$/, '')), flush: () => undefined },
+      multiprocess: options.multiprocess,
+      core: this.core,
+      greenlet: this.greenlet,
+      uwsgiVersion: options.version,
+    });
+    const res = this.res;
+    const getSignal = (): AbortSignal => {
+      if (this.#disconnect === null) {
+        const controller = new AbortController();
+        this.#disconnect = controller;
+        if (res.destroyed && !res.writableFinished) controller.abort(new ClientDisconnectedError('the client closed the connection before the response ended'));
+        else res.once('close', () => {
+          if (!res.writableFinished) controller.abort(new ClientDisconnectedError('the client closed the connection before the response ended'));
+        });
+      }
+      return this.#disconnect.signal;
+    };
+    Object.defineProperty(environ, 'tsgi.disconnected', { get: getSignal, enumerable: true, configurable: true });
+    this.#environ = environ;
+    return environ;
+  }
+}
