@@ -4,6 +4,7 @@ import { waitFor } from '@tsgi/hub/internal';
 import type { Environ } from '../engine/environ.js';
 import { FetchResponseError } from './errors.js';
 import { installLazyRequestSupport, LazyRequest } from './lazy-request.js';
+import { installLightResponse, LightResponse } from './light-response.js';
 import type { NativeHttpListener, NativeHttpRequest } from './native-http.js';
 
 /** The fetch handler as fromFetch() calls it. */
@@ -33,6 +34,9 @@ export function knownBody(response: Response): string | Uint8Array | null {
   if (stream === undefined || stream.locked || response.bodyUsed) return null;
   return source;
 }
+
+/** Statuses whose responses carry no body, so no Content-Length: 0 either. */
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 function isResponseLike(value: unknown): value is Response {
   if (value instanceof Response) return true;
@@ -109,12 +113,24 @@ export function sendFetchResponse(response: unknown, req: IncomingMessage, res: 
     response.body?.cancel().catch(() => undefined);
     return;
   }
+  {
+    const fast = LightResponse.fastPartsOf(response);
+    if (fast !== null) {
+      const { flat, body } = fast;
+      const bodyless = body === null || req.method === 'HEAD';
+      if (!fast.hasLength && !NULL_BODY_STATUS.has(fast.status)) flat.push('content-length', String(body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength));
+      res.writeHead(fast.status, flat);
+      if (bodyless) res.end();
+      else res.end(body);
+      return;
+    }
+  }
   const { flat, hasLength } = flatHeaders(response);
   const reason = response.statusText === '' ? undefined : response.statusText;
   const body = response.body;
   if (body === null || req.method === 'HEAD') {
     if (body !== null) body.cancel().catch(() => undefined);
-    else if (!hasLength) flat.push('content-length', '0');
+    else if (!hasLength && !NULL_BODY_STATUS.has(response.status)) flat.push('content-length', '0');
     res.writeHead(response.status, reason, flat);
     res.end();
     return;
@@ -144,36 +160,44 @@ function requestUrl(req: IncomingMessage): string {
   return `${scheme}://${host}${target}`;
 }
 
+const kNative = Symbol('tsgi.native');
+type EnvironTarget = { [kNative]: NativeHttpRequest };
+const env = (t: EnvironTarget): Environ => t[kNative].environ;
+/** One handler for every request's environ proxy: each reads through to the environ, built on first use. */
+const environHandler: ProxyHandler<EnvironTarget> = {
+  get: (t, key) => Reflect.get(env(t), key),
+  has: (t, key) => Reflect.has(env(t), key),
+  set: (t, key, value) => Reflect.set(env(t), key, value),
+  ownKeys: (t) => Reflect.ownKeys(env(t)),
+  getOwnPropertyDescriptor: (t, key) => {
+    const d = Reflect.getOwnPropertyDescriptor(env(t), key);
+    if (d !== undefined) d.configurable = true;
+    return d;
+  },
+  deleteProperty: (t, key) => Reflect.deleteProperty(env(t), key),
+  defineProperty: (t, key, d) => Reflect.defineProperty(env(t), key, d),
+};
+
 /** The environ handed to the handler as its second argument, built only when the handler reads it. */
 function lazyEnviron(native: NativeHttpRequest): Environ {
-  const target = (): Environ => native.environ;
-  return new Proxy({} as Environ, {
-    get: (_t, key) => Reflect.get(target(), key),
-    has: (_t, key) => Reflect.has(target(), key),
-    set: (_t, key, value) => Reflect.set(target(), key, value),
-    ownKeys: () => Reflect.ownKeys(target()),
-    getOwnPropertyDescriptor: (_t, key) => {
-      const d = Reflect.getOwnPropertyDescriptor(target(), key);
-      if (d !== undefined) d.configurable = true;
-      return d;
-    },
-    deleteProperty: (_t, key) => Reflect.deleteProperty(target(), key),
-  });
+  return new Proxy({ [kNative]: native }, environHandler) as unknown as Environ;
 }
 
 /**
  * The fetch handler served straight from Node's `req`/`res` (--http-socket): a LazyRequest in, and
  * the Response written to `res` as soon as the handler returns it (in the same turn when the
- * handler answers without waiting).
+ * handler answers without waiting). It makes the global Request accept a LazyRequest and the global
+ * Response a LightResponse, as @hono/node-server does on its own server.
  */
 export function fetchNativeListener(call: FetchCall, onRequest?: (request: Request, environ: Environ) => void): NativeHttpListener {
   installLazyRequestSupport();
+  installLightResponse();
   return (req, res, native) => {
     const request = new LazyRequest(req, res, requestUrl(req), native) as unknown as Request;
     const environ = lazyEnviron(native);
     onRequest?.(request, environ);
     const result = call(request, environ);
-    if (result !== null && typeof result === 'object' && typeof (result as Promise<Response>).then === 'function' && !(result instanceof Response)) {
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<Response>).then === 'function') {
       return (result as Promise<Response>).then((response) => sendFetchResponse(response, req, res));
     }
     return sendFetchResponse(result, req, res);

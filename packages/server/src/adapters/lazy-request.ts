@@ -130,6 +130,10 @@ class TsgiRequest extends OriginalRequest {
   constructor(input: RequestInput, init?: RequestInit) {
     super(unwrapLazyRequest(input), init);
   }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(OriginalRequest, value);
+  }
 }
 Object.defineProperty(TsgiRequest, 'name', { value: 'Request' });
 Object.setPrototypeOf(LazyRequest.prototype, TsgiRequest.prototype);

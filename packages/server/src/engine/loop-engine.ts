@@ -21,7 +21,7 @@ import { AcceptGate } from './accept-gate.js';
 import { AsyncCores } from './async-cores.js';
 import { addTsgiKeys, httpRequestVars, type Environ } from './environ.js';
 import { waitForEmitter } from './hub-waits.js';
-import { CountingServerResponse, NativeRequestContext, requestVarsSize, sentHeaderBlock, type NativeContextOptions } from './native-http.js';
+import { NativeLogRecord, NativeRequestContext, CountingServerResponse, type NativeContextOptions } from './native-http.js';
 import { requestStorage, type RequestContext } from './request-context.js';
 import { RequestRunner, type TsgiApplication } from './request-runner.js';
 import { HttpResponseSink, RawSocketSink, type ResponseSink } from './response-sink.js';
@@ -332,63 +332,65 @@ export class LoopEngine {
   }
 
   /**
-   * One native request in its greenlet: the listener runs in the request context; the greenlet then
-   * waits (a hub wait, so --harakiri's kill reaches it) for the promise the listener returned and for
-   * the response to end or the connection to close. A listener that answers at once costs no wait.
+   * One native request in its greenlet: the listener runs in the request context. A listener that
+   * answered at once is done in the same call; otherwise the greenlet waits (hub waits, so
+   * --harakiri's kill reaches it) for the promise the listener returned and for the response to end
+   * or the connection to close.
    */
-  async #serveNative(ctx: NativeRequestContext, listener: NativeHttpListener): Promise<void> {
-    const { req, res } = ctx;
+  #serveNative(ctx: NativeRequestContext, listener: NativeHttpListener): Promise<void> | undefined {
+    const res = ctx.res;
     const greenlet = getCurrent();
     ctx.greenlet = greenlet;
     this.inFlight.add(ctx);
     this.stats.appRequests++;
     if (requestStartChannel.hasSubscribers) requestStartChannel.publish({ context: ctx });
-    let harakiriTimer: NodeJS.Timeout | undefined;
-    let harakiri = false;
-    if (this.options.harakiri > 0) {
-      harakiriTimer = setTimeout(() => {
-        harakiri = true;
-        this.#nativeHarakiri(ctx, greenlet);
-      }, this.options.harakiri * 1000);
+    if (this.options.harakiri > 0) ctx.harakiriTimer = setTimeout(() => this.#nativeHarakiri(ctx, greenlet), this.options.harakiri * 1000);
+    let result: unknown;
+    try {
+      result = requestStorage.run(ctx, listener, ctx.req, res, ctx);
+    } catch (err) {
+      this.#nativeFailed(ctx, err);
     }
+    const thenable = result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function';
+    if (res.writableEnded) {
+      if (thenable) (result as PromiseLike<unknown>).then(undefined, (err: unknown) => this.#nativeFailed(ctx, err));
+      this.#endNative(ctx, 0);
+      return undefined;
+    }
+    return this.#awaitNative(ctx, thenable ? (result as PromiseLike<unknown>) : null);
+  }
+
+  async #awaitNative(ctx: NativeRequestContext, result: PromiseLike<unknown> | null): Promise<void> {
+    const res = ctx.res;
     let waits = 0;
     try {
-      const result = requestStorage.run(ctx, listener, req, res, ctx);
-      const thenable = result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function';
-      if (res.writableEnded) {
-        if (thenable) (result as PromiseLike<unknown>).then(undefined, (err: unknown) => this.#nativeFailed(ctx, err));
-      } else {
-        if (thenable) {
-          waits++;
-          await waitFor<unknown>((resolve, reject) => {
-            (result as PromiseLike<unknown>).then(resolve, reject);
-          });
-        }
-        if (!res.writableEnded && !res.destroyed) {
-          waits++;
-          await waitFor<void>((resolve) => {
-            res.once('close', resolve);
-            return () => res.off('close', resolve);
-          });
-        }
+      if (result !== null) {
+        waits++;
+        await waitFor<unknown>((resolve, reject) => {
+          result.then(resolve, reject);
+        });
+      }
+      if (!res.writableEnded && !res.destroyed) {
+        waits++;
+        await waitFor<void>((resolve) => {
+          res.once('close', resolve);
+          return () => res.off('close', resolve);
+        });
       }
     } catch (err) {
-      if (!harakiri && !(err instanceof HarakiriError)) this.#nativeFailed(ctx, err);
-    } finally {
-      if (harakiriTimer !== undefined) clearTimeout(harakiriTimer);
-      ctx.ended = true;
-      this.inFlight.delete(ctx);
+      if (!ctx.harakiri && !(err instanceof HarakiriError)) this.#nativeFailed(ctx, err);
     }
-    if (!harakiri && !res.writableEnded) {
+    if (!ctx.harakiri && !ctx.failed && !res.writableEnded) {
       this.stats.writeErrors++;
       this.cores.cores[ctx.core].writeErrors++;
       this.options.log.error(`uwsgi_response_write_body_do(): Broken pipe [TSGI_ERR_CLIENT_GONE] during ${ctx.method} ${ctx.uri} (${ctx.remoteAddr}): the client closed the connection before the response ended`);
     }
-    this.#finishNative(ctx, waits);
+    this.#endNative(ctx, waits);
   }
 
   /** --harakiri for a native request: 504 when nothing was sent yet, else the connection is cut; then the greenlet is killed. */
   #nativeHarakiri(ctx: NativeRequestContext, greenlet: Greenlet<unknown>): void {
+    ctx.harakiri = true;
     this.stats.harakiriCount++;
     const age = ((Date.now() - ctx.startTime) / 1000).toFixed(1);
     this.options.log.error(
@@ -402,6 +404,7 @@ export class LoopEngine {
 
   /** The listener threw or its promise rejected: logged, and answered 500 when nothing was sent yet, else the connection is cut. */
   #nativeFailed(ctx: NativeRequestContext, err: unknown): void {
+    ctx.failed = true;
     this.stats.exceptions++;
     if (requestErrorChannel.hasSubscribers) requestErrorChannel.publish({ context: ctx, error: err });
     const res = ctx.res;
@@ -424,42 +427,15 @@ export class LoopEngine {
     return true;
   }
 
-  #finishNative(ctx: NativeRequestContext, switches: number): void {
-    const { req, res } = ctx;
-    const micros = Math.max(0, Math.round((Date.now() - ctx.startTime) * 1000));
-    const head = sentHeaderBlock(res);
-    const bodyBytes = res instanceof CountingServerResponse ? res.tsgiBodyBytes : 0;
-    const status = res.headersSent ? res.statusCode : 0;
-    this.stats.requests++;
-    this.stats.tx += bodyBytes + head.bytes;
-    this.stats.totalRequestMicros += micros;
-    if (requestEndChannel.hasSubscribers) requestEndChannel.publish({ context: ctx, status });
-    const vars = requestVarsSize(req);
-    this.options.log.request({
-      pid: process.pid,
-      workerId: this.options.workerId,
-      appId: 0,
-      appRequests: this.stats.appRequests,
-      totalRequests: this.stats.requests,
-      remoteAddr: ctx.remoteAddr,
-      remoteUser: '',
-      varCount: vars.count,
-      packetSize: vars.bytes,
-      startTime: ctx.startTime / 1000,
-      duration: micros / 1e6,
-      method: ctx.method,
-      uri: ctx.uri,
-      protocol: `HTTP/${req.httpVersion}`,
-      status,
-      responseSize: bodyBytes,
-      headerCount: head.count,
-      headersSize: head.bytes,
-      switches,
-      core: ctx.core,
-      get vars() {
-        return ctx.environ;
-      },
-    });
+  #endNative(ctx: NativeRequestContext, switches: number): void {
+    if (ctx.harakiriTimer !== undefined) clearTimeout(ctx.harakiriTimer);
+    ctx.ended = true;
+    this.inFlight.delete(ctx);
+    const record = new NativeLogRecord(ctx, switches, ++this.stats.requests, this.stats.appRequests);
+    this.stats.tx += record.responseSize + record.headersSize;
+    this.stats.totalRequestMicros += record.duration * 1e6;
+    if (requestEndChannel.hasSubscribers) requestEndChannel.publish({ context: ctx, status: record.status });
+    this.options.log.request(record);
     this.#releaseCore(ctx.core);
     this.options.onRequestDone?.();
   }

@@ -1,6 +1,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { ClientDisconnectedError } from '../errors.js';
 import { addTsgiKeys, httpRequestVars, type Environ } from './environ.js';
+import type { RequestLogRecord } from '../logging/request-log.js';
 import type { RequestContext } from './request-context.js';
 import { TsgiInput } from './tsgi-input.js';
 
@@ -78,6 +79,11 @@ export class NativeRequestContext implements RequestContext {
   readonly uri: string;
   readonly remoteAddr: string;
   ended = false;
+  /** Set when --harakiri cancelled the request. */
+  harakiri = false;
+  /** Set when the app failed (already logged and answered or cut). */
+  failed = false;
+  harakiriTimer: NodeJS.Timeout | undefined = undefined;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly #serverPort: number;
@@ -125,5 +131,58 @@ export class NativeRequestContext implements RequestContext {
     Object.defineProperty(environ, 'tsgi.disconnected', { get: getSignal, enumerable: true, configurable: true });
     this.#environ = environ;
     return environ;
+  }
+}
+
+/** The request log record of a native request; the environ (`vars`) is built only if the log format reads it. */
+export class NativeLogRecord implements RequestLogRecord {
+  readonly pid = process.pid;
+  readonly workerId: number;
+  readonly appId = 0;
+  readonly appRequests: number;
+  readonly totalRequests: number;
+  readonly remoteAddr: string;
+  readonly remoteUser = '';
+  readonly varCount: number;
+  readonly packetSize: number;
+  readonly startTime: number;
+  readonly duration: number;
+  readonly method: string;
+  readonly uri: string;
+  readonly protocol: string;
+  readonly status: number;
+  readonly responseSize: number;
+  readonly headerCount: number;
+  readonly headersSize: number;
+  readonly switches: number;
+  readonly core: number;
+  readonly #ctx: NativeRequestContext;
+
+  constructor(ctx: NativeRequestContext, switches: number, totalRequests: number, appRequests: number) {
+    const { req, res } = ctx;
+    this.#ctx = ctx;
+    this.workerId = ctx.workerId;
+    this.appRequests = appRequests;
+    this.totalRequests = totalRequests;
+    this.remoteAddr = ctx.remoteAddr;
+    const vars = requestVarsSize(req);
+    this.varCount = vars.count;
+    this.packetSize = vars.bytes;
+    this.startTime = ctx.startTime / 1000;
+    this.duration = Math.max(0, Date.now() - ctx.startTime) / 1000;
+    this.method = ctx.method;
+    this.uri = ctx.uri;
+    this.protocol = `HTTP/${req.httpVersion}`;
+    this.status = res.headersSent ? res.statusCode : 0;
+    this.responseSize = res instanceof CountingServerResponse ? res.tsgiBodyBytes : 0;
+    const head = sentHeaderBlock(res);
+    this.headerCount = head.count;
+    this.headersSize = head.bytes;
+    this.switches = switches;
+    this.core = ctx.core;
+  }
+
+  get vars(): Readonly<Record<string, unknown>> {
+    return this.#ctx.environ;
   }
 }
