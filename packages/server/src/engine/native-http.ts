@@ -13,25 +13,35 @@ function chunkBytes(chunk: unknown, encoding: unknown): number {
   return 0;
 }
 
+const nodeWrite = ServerResponse.prototype.write;
+const nodeEnd = ServerResponse.prototype.end;
+
+function countingWrite(this: CountingServerResponse, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+  if (!this.writableEnded && !this.destroyed) this.tsgiBodyBytes += chunkBytes(chunk, encoding);
+  return (nodeWrite as (...args: unknown[]) => boolean).call(this, chunk, encoding, callback);
+}
+
+function countingEnd(this: CountingServerResponse, chunk?: unknown, encoding?: unknown, callback?: unknown): CountingServerResponse {
+  if (typeof chunk !== 'function' && chunk !== undefined && chunk !== null && !this.writableEnded && !this.destroyed) {
+    this.tsgiBodyBytes += chunkBytes(chunk, encoding);
+  }
+  return (nodeEnd as (...args: unknown[]) => CountingServerResponse).call(this, chunk, encoding, callback);
+}
+
 /**
  * The --http-socket server's response class: a ServerResponse that counts the body bytes the app
  * hands it (as uWSGI's log line reports them, without chunked framing), for requests served
- * straight from Node's `req`/`res`.
+ * straight from Node's `req`/`res`. The counting write() and end() are the instance's own, because
+ * frameworks swap the prototype of `res` (Express sets its own).
  */
 export class CountingServerResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
   /** Body bytes written by the app (before chunked framing; a HEAD response's discarded body included). */
   tsgiBodyBytes = 0;
 
-  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
-    if (!this.writableEnded && !this.destroyed) this.tsgiBodyBytes += chunkBytes(chunk, encoding);
-    return super.write(chunk, encoding as BufferEncoding, callback as WriteCallback);
-  }
-
-  override end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
-    if (typeof chunk !== 'function' && chunk !== undefined && chunk !== null && !this.writableEnded && !this.destroyed) {
-      this.tsgiBodyBytes += chunkBytes(chunk, encoding);
-    }
-    return super.end(chunk as string, encoding as BufferEncoding, callback as () => void);
+  constructor(req: Request, options?: object) {
+    // Node passes the server's options (highWaterMark, ...) as a second argument its types omit.
+    super(...([req, options] as unknown as [Request]));
+    Object.assign(this, { write: countingWrite, end: countingEnd });
   }
 }
 
@@ -174,7 +184,7 @@ export class NativeLogRecord implements RequestLogRecord {
     this.uri = ctx.uri;
     this.protocol = `HTTP/${req.httpVersion}`;
     this.status = res.headersSent ? res.statusCode : 0;
-    this.responseSize = res instanceof CountingServerResponse ? res.tsgiBodyBytes : 0;
+    this.responseSize = (res as Partial<CountingServerResponse>).tsgiBodyBytes ?? 0;
     const head = sentHeaderBlock(res);
     this.headerCount = head.count;
     this.headersSize = head.bytes;
