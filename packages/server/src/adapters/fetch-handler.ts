@@ -7,6 +7,8 @@ import type { Environ } from '../engine/environ.js';
 import type { TsgiApplication } from '../engine/request-runner.js';
 import { AdapterArgumentError, FetchResponseError } from './errors.js';
 import { hasRequestBody, requestHost, requestTarget } from './environ-request.js';
+import { fetchNativeListener } from './fetch-native.js';
+import { withNativeHttpListener } from './native-http.js';
 
 /** A fetch-style handler: Hono's `app.fetch`, itty-router, Bun's and Deno's `fetch(request)`. It also gets the environ. */
 export type FetchHandler = (request: Request, environ: Environ) => Response | Promise<Response>;
@@ -81,7 +83,9 @@ async function* streamChunks(
 /**
  * Turns a fetch-style handler into a TSGI application: each request becomes a WHATWG `Request`
  * (body streamed from tsgi.input, `signal` aborted when the client goes away or the request is
- * killed), and the `Response` it resolves to is sent with its body streamed as it comes.
+ * killed), and the `Response` it resolves to is sent with its body streamed as it comes. On
+ * --http-socket the request is a LazyRequest over Node's `req` and the Response is written
+ * straight to Node's `res` (see fetch-native.ts).
  * `fromFetch(app)` also takes an object with a `fetch` method (Hono's app, `export default { fetch }`).
  */
 export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }): TsgiApplication {
@@ -90,7 +94,7 @@ export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }): Tsgi
   else if (handler !== null && typeof handler === 'object' && typeof handler.fetch === 'function') call = (request, environ) => handler.fetch(request, environ);
   else throw new AdapterArgumentError(`fromFetch() takes a (request) => Response function or an object with a fetch method, got ${handler === null ? 'null' : typeof handler}`);
 
-  return async function fetchApplication(environ, startResponse) {
+  const application: TsgiApplication = async function fetchApplication(environ, startResponse) {
     const scheme = environ['tsgi.url_scheme'] === 'https' ? 'https' : 'http';
     const method = environ.REQUEST_METHOD;
     const abort = new AbortController();
@@ -192,4 +196,8 @@ export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }): Tsgi
       }
     })();
   };
+  const publish = (request: Request, environ: Environ): void => {
+    if (requestChannel.hasSubscribers) requestChannel.publish({ environ, request });
+  };
+  return withNativeHttpListener(application, fetchNativeListener(call, publish));
 }

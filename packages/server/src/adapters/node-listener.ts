@@ -8,6 +8,7 @@ import { ClientDisconnectedError } from '../errors.js';
 import { AdapterArgumentError } from './errors.js';
 import { hasRequestBody, httpVersionOf, rawHeadersOf, requestTarget } from './environ-request.js';
 import { HttpOutputParser } from './http-output-parser.js';
+import { withNativeHttpListener } from './native-http.js';
 
 /** What `http.createServer(listener)` takes: Express's `app`, Koa's `app.callback()`, ... */
 export type NodeRequestListener = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -360,12 +361,13 @@ class NodeExchange implements AsyncIterableIterator<Buffer> {
  * Fastify's server handler) into a TSGI application. Each request gets a real `IncomingMessage`
  * (body from tsgi.input, on demand) and a real `ServerResponse`; what the response writes becomes
  * the TSGI response, chunk by chunk, with the engine's backpressure reaching `res.write()`.
+ * Served on --http-socket, the listener gets the `req` and `res` of the engine's own HTTP server.
  */
 export function fromNodeListener(listener: NodeRequestListener): TsgiApplication {
   if (typeof listener !== 'function') {
     throw new AdapterArgumentError(`fromNodeListener() takes a (req, res) function, got ${listener === null ? 'null' : typeof listener}`);
   }
-  return function nodeListenerApplication(environ, startResponse) {
+  const application: TsgiApplication = function nodeListenerApplication(environ, startResponse) {
     const exchange = new NodeExchange(environ, startResponse);
     try {
       exchange.run(listener);
@@ -375,4 +377,17 @@ export function fromNodeListener(listener: NodeRequestListener): TsgiApplication
     }
     return exchange.takeIfComplete() ?? exchange;
   };
+  // On --http-socket the engine hands the listener Node's own req and res.
+  return withNativeHttpListener(application, (req, res, native) => {
+    if (requestChannel.hasSubscribers) {
+      requestChannel.publish({
+        get environ() {
+          return native.environ;
+        },
+        req,
+        res,
+      });
+    }
+    return listener(req, res);
+  });
 }

@@ -2,7 +2,7 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { getCurrent, type Greenlet } from '@tsgi/hub';
-import { onSpawn, runNow, setTag, spawnNow, tagOf } from '@tsgi/hub/internal';
+import { onSpawn, runNow, setTag, spawnNow, tagOf, waitFor } from '@tsgi/hub/internal';
 import {
   classifyRequest,
   createBodyStream,
@@ -14,11 +14,13 @@ import {
   UwsgiRequestParser,
   type UwsgiRequestHead,
 } from '@tsgi/uwsgi-protocol';
+import { nativeHttpListenerOf, type NativeHttpListener } from '../adapters/native-http.js';
 import { ClientDisconnectedError, HarakiriError, RequestReadTimeoutError } from '../errors.js';
 import type { RequestLogRecord } from '../logging/request-log.js';
 import { AcceptGate } from './accept-gate.js';
 import { AsyncCores } from './async-cores.js';
 import { addTsgiKeys, httpEnviron, type Environ, type SharedEnviron } from './environ.js';
+import { NativeLogRecord, NativeRequestContext, CountingServerResponse, type NativeContextOptions } from './native-http.js';
 import type { RequestContext } from './request-context.js';
 import { RequestRunner, type TsgiApplication } from './request-runner.js';
 import { HttpResponseSink, RawSocketSink, type ResponseSink } from './response-sink.js';
@@ -154,12 +156,14 @@ export class LoopEngine {
   /** Greenlets spawned from request context (directly or transitively) that are still alive. */
   readonly background = new Set<Greenlet<unknown>>();
   /** The request on each async core (uWSGI's per-core wsgi_req), undefined when the core is free. */
-  #onCore: Array<ActiveRequest | undefined>;
+  #onCore: Array<ActiveRequest | NativeRequestContext | undefined>;
   #unsubscribeSpawn: () => void;
   #shared: SharedEnviron;
   #serverPorts = new Map<number, string>();
   #logsRequests: boolean;
   readonly #serve = (r: ActiveRequest): void | Promise<void> => this.#serveRequest(r);
+  /** The app's native listener (fromNodeListener, fromFetch), served straight from Node's req/res on --http-socket; null until looked up. */
+  #native: { listener: NativeHttpListener | undefined; options: NativeContextOptions } | null = null;
   stats = {
     requests: 0,
     appRequests: 0,
@@ -189,7 +193,7 @@ export class LoopEngine {
     for (const s of options.sockets) {
       if (s.protocol === 'http') this.#httpServers.set(s.index, this.#createHttpServer(s));
     }
-    this.#onCore = new Array<ActiveRequest | undefined>(options.cores).fill(undefined);
+    this.#onCore = new Array<ActiveRequest | NativeRequestContext | undefined>(options.cores).fill(undefined);
     this.#logsRequests = options.log.logsRequests !== false;
     this.#shared = {
       errors: { write: (text: string) => this.options.log.error(String(text).replace(/\n$/, '')), flush: () => undefined },
@@ -207,7 +211,7 @@ export class LoopEngine {
 
   /** The requests in flight, one per busy core. */
   get inFlight(): RequestContext[] {
-    return this.#onCore.filter((r): r is ActiveRequest => r !== undefined);
+    return this.#onCore.filter((r): r is ActiveRequest | NativeRequestContext => r !== undefined);
   }
 
   /** A duplicate of listening socket `index` arrived from the master. */
@@ -236,7 +240,8 @@ export class LoopEngine {
     for (const gate of this.#gates) gate.shutdown();
     // Responses still to start say `Connection: close`; those waiting for a core do at their start.
     for (const r of this.#onCore) {
-      if (r !== undefined && r.httpReq !== null && !r.sink.headersSent) (r.sink as HttpResponseSink).keepAlive = false;
+      if (r instanceof ActiveRequest && r.httpReq !== null && !r.sink.headersSent) (r.sink as HttpResponseSink).keepAlive = false;
+      else if (r instanceof NativeRequestContext && !r.res.headersSent) r.res.shouldKeepAlive = false;
     }
   }
 
@@ -328,7 +333,7 @@ export class LoopEngine {
 
   #createHttpServer(engineSocket: EngineSocket): http.Server {
     this.#serverPorts.set(engineSocket.index, String(engineSocket.port));
-    const server = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+    const server = http.createServer({ keepAlive: true, noDelay: true, ServerResponse: CountingServerResponse }, (req, res) => {
       const core = this.#acquireCore();
       if (core < 0) {
         this.#pendingHttp.push({ req, res, socket: engineSocket });
@@ -390,12 +395,153 @@ export class LoopEngine {
   /** `now`: the greenlet runs at once, so a whole response is written before the parser's callback returns. */
   #startHttp(req: IncomingMessage, res: ServerResponse, engineSocket: EngineSocket, core: number, now: boolean): void {
     if (this.#stopping) res.shouldKeepAlive = false;
+    if (this.#startNativeHttp({ req, res, socket: engineSocket }, core, now)) return;
     const input = new TsgiInput(req, { timeoutSeconds: this.options.socketTimeout });
     const environ = httpEnviron(req, this.#serverPorts.get(engineSocket.index)!, this.#shared, input, core);
     const sink = new HttpResponseSink(res, this.options.socketTimeout);
     const r = new ActiveRequest(this.options.workerId, core, environ, Date.now(), environ.REQUEST_METHOD, environ.REQUEST_URI as string, environ.REMOTE_ADDR as string, sink, input, -1, 0, req);
     if (now) runNow(this.#serve, r);
     else spawnNow(this.#serve, r);
+  }
+
+  /**
+   * Serves the request straight from Node's `req`/`res` when the app has a native listener (Node
+   * listeners and fetch handlers made by the adapters): no environ, no synthetic request. Returns
+   * false for TSGI apps, which take the environ path.
+   */
+  #startNativeHttp(pending: PendingHttp, core: number, now: boolean): boolean {
+    let native = this.#native;
+    if (native === null) {
+      const options = this.options;
+      native = this.#native = {
+        listener: nativeHttpListenerOf(options.app),
+        options: {
+          workerId: options.workerId,
+          socketTimeout: options.socketTimeout,
+          multiprocess: options.multiprocess,
+          version: options.version,
+          errors: (text) => options.log.error(text),
+        },
+      };
+    }
+    const listener = native.listener;
+    if (listener === undefined) return false;
+    const ctx = new NativeRequestContext(pending.req, pending.res, core, pending.socket.port, native.options);
+    if (now) runNow(this.#serveNativeBound, ctx, listener);
+    else spawnNow(this.#serveNativeBound, ctx, listener);
+    return true;
+  }
+
+  /**
+   * One native request in its greenlet: the listener runs in the request context. A listener that
+   * answered at once is done in the same call; otherwise the greenlet waits (hub waits, so
+   * --harakiri's kill reaches it) for the promise the listener returned and for the response to end
+   * or the connection to close.
+   */
+  readonly #serveNativeBound = (ctx: NativeRequestContext, listener: NativeHttpListener): Promise<void> | undefined => this.#serveNative(ctx, listener);
+
+  #serveNative(ctx: NativeRequestContext, listener: NativeHttpListener): Promise<void> | undefined {
+    const res = ctx.res;
+    const greenlet = getCurrent();
+    ctx.greenlet = greenlet;
+    setTag(greenlet, ctx);
+    this.#onCore[ctx.core] = ctx;
+    this.stats.appRequests++;
+    if (requestStartChannel.hasSubscribers) requestStartChannel.publish({ context: ctx });
+    if (this.options.harakiri > 0) ctx.harakiriTimer = setTimeout(() => this.#nativeHarakiri(ctx, greenlet), this.options.harakiri * 1000);
+    let result: unknown;
+    try {
+      result = listener(ctx.req, res, ctx);
+    } catch (err) {
+      this.#nativeFailed(ctx, err);
+    }
+    const thenable = result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function';
+    if (res.writableEnded) {
+      if (thenable) (result as PromiseLike<unknown>).then(undefined, (err: unknown) => this.#nativeFailed(ctx, err));
+      this.#endNative(ctx, 0);
+      return undefined;
+    }
+    return this.#awaitNative(ctx, thenable ? (result as PromiseLike<unknown>) : null);
+  }
+
+  async #awaitNative(ctx: NativeRequestContext, result: PromiseLike<unknown> | null): Promise<void> {
+    const res = ctx.res;
+    let waits = 0;
+    try {
+      if (result !== null) {
+        waits++;
+        await waitFor<unknown>((resolve, reject) => {
+          result.then(resolve, reject);
+        });
+      }
+      if (!res.writableEnded && !res.destroyed) {
+        waits++;
+        await waitFor<void>((resolve) => {
+          res.once('close', resolve);
+          return () => res.off('close', resolve);
+        });
+      }
+    } catch (err) {
+      if (!ctx.harakiri && !(err instanceof HarakiriError)) this.#nativeFailed(ctx, err);
+    }
+    if (!ctx.harakiri && !ctx.failed && !res.writableEnded) {
+      this.stats.writeErrors++;
+      this.cores.cores[ctx.core].writeErrors++;
+      this.options.log.error(`uwsgi_response_write_body_do(): Broken pipe [TSGI_ERR_CLIENT_GONE] during ${ctx.method} ${ctx.uri} (${ctx.remoteAddr}): the client closed the connection before the response ended`);
+    }
+    this.#endNative(ctx, waits);
+  }
+
+  /** --harakiri for a native request: 504 when nothing was sent yet, else the connection is cut; then the greenlet is killed. */
+  #nativeHarakiri(ctx: NativeRequestContext, greenlet: Greenlet<unknown>): void {
+    ctx.harakiri = true;
+    this.stats.harakiriCount++;
+    const age = ((Date.now() - ctx.startTime) / 1000).toFixed(1);
+    this.options.log.error(
+      `*** HARAKIRI ON WORKER ${this.options.workerId} CORE ${ctx.core} (pid: ${process.pid}) *** request "${ctx.method} ${ctx.uri}" from ${ctx.remoteAddr} cancelled after ${age} s (--harakiri ${this.options.harakiri}); the other requests go on`,
+    );
+    // What the cancelled app still writes after this goes nowhere, without an unhandled 'error'.
+    ctx.res.on('error', () => undefined);
+    if (!this.#nativeAnswer(ctx.res, 504, 'Gateway Timeout: the request ran longer than --harakiri\n') && !ctx.res.writableEnded) ctx.res.destroy();
+    void greenlet.kill({ exception: new HarakiriError(this.options.harakiri), block: false });
+  }
+
+  /** The listener threw or its promise rejected: logged, and answered 500 when nothing was sent yet, else the connection is cut. */
+  #nativeFailed(ctx: NativeRequestContext, err: unknown): void {
+    ctx.failed = true;
+    this.stats.exceptions++;
+    if (requestErrorChannel.hasSubscribers) requestErrorChannel.publish({ context: ctx, error: err });
+    const res = ctx.res;
+    if (res.writableEnded) {
+      this.options.log.error(`[TSGI_ERR_APP_EXCEPTION] ${ctx.method} ${ctx.uri} failed after the response ended:`, err);
+      return;
+    }
+    const answered = this.#nativeAnswer(res, 500, 'Internal Server Error\n');
+    this.options.log.error(`[TSGI_ERR_APP_EXCEPTION] ${ctx.method} ${ctx.uri} failed ${answered ? 'before the response started; answered 500' : 'after the response headers were sent; connection closed'}:`, err);
+    if (!answered) res.destroy();
+  }
+
+  /** Answers in the app's place (its headers dropped, the connection closed after); false when headers already went out. */
+  #nativeAnswer(res: ServerResponse, status: number, text: string): boolean {
+    if (res.headersSent || res.destroyed) return false;
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    res.shouldKeepAlive = false;
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+    return true;
+  }
+
+  #endNative(ctx: NativeRequestContext, switches: number): void {
+    if (ctx.harakiriTimer !== undefined) clearTimeout(ctx.harakiriTimer);
+    ctx.ended = true;
+    this.#onCore[ctx.core] = undefined;
+    const record = new NativeLogRecord(ctx, switches, ++this.stats.requests, this.stats.appRequests);
+    this.stats.tx += record.responseSize + record.headersSize;
+    this.stats.totalRequestMicros += record.duration * 1e6;
+    if (requestEndChannel.hasSubscribers) requestEndChannel.publish({ context: ctx, status: record.status });
+    if (this.#logsRequests) this.options.log.request(record);
+    this.#releaseCore(ctx.core);
+    this.options.onRequestDone?.();
   }
 
   #environ(vars: Record<string, unknown>, input: TsgiInput, core: number): Environ {
