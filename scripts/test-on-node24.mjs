@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-const suites = ['packages/hub', 'packages/monkey'];
+const suites = ['packages/hub', 'packages/monkey', 'packages/server'];
 const cache = join(homedir(), '.cache', 'tsgi');
 const node24 = join(cache, 'node24', 'package', 'bin', 'node');
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { fetchNativeListener, knownBody, sendFetchResponse } from './fetch-native.js';
+import { fetchNativeListener, knownBody, responseSourceVisible, sendFetchResponse } from './fetch-native.js';
 import { installLazyRequestSupport, LazyRequest } from './lazy-request.js';
 import { LightResponse } from './light-response.js';
 import type { NativeHttpRequest } from './native-http.js';
@@ -115,10 +115,11 @@ describe('sendFetchResponse', () => {
 
   test('an undici Response made from a string is written from its source, with its length', async () => {
     const response = new OriginalResponse('from a string', { headers: { 'x-a': '1' } });
-    assert.equal(knownBody(response), 'from a string');
+    // Where undici hides the source (Node 24), the body is streamed instead: same bytes on the wire.
+    assert.equal(knownBody(response), responseSourceVisible ? 'from a string' : null);
     make = () => response;
     const got = await fetch(server.url);
-    assert.equal(got.headers.get('content-length'), '13');
+    assert.equal(got.headers.get('content-length'), responseSourceVisible ? '13' : null);
     assert.equal(got.headers.get('x-a'), '1');
     assert.equal(await got.text(), 'from a string');
   });

@@ -17,6 +17,9 @@ export type FetchCall = (request: Request, environ: Environ) => Response | Promi
  */
 const kState = Object.getOwnPropertySymbols(new Response('')).find((s) => s.description === 'state');
 
+/** True when this Node's undici lets knownBody() see a Response's source (Node 20's does; Node 24's keeps it private). */
+export const responseSourceVisible = kState !== undefined;
+
 interface UndiciBody {
   stream?: ReadableStream<Uint8Array> & { locked: boolean };
   source?: unknown;

@@ -1,5 +1,3 @@
-import net from 'node:net';
-
 /** The parts of a libuv server handle (TCP or Pipe wrap) the gate drives. */
 interface ListenableHandle {
   onconnection: ((status: number, client?: object) => void) | null;
@@ -12,8 +10,8 @@ export interface AcceptGateOptions {
   /** Index of the socket in the instance's socket list (for requests to the master). */
   readonly index: number;
   readonly backlog: number;
-  /** Called with each accepted connection. */
-  readonly onConnection: (socket: net.Socket) => void;
+  /** Called with each accepted connection's libuv handle (the engine wraps it, or serves it raw). */
+  readonly onConnection: (handle: object) => void;
   /** Asks the master for another duplicate of this socket's handle; it arrives through `supply`. */
   readonly requestHandle: (index: number) => void;
   readonly onError?: (error: Error) => void;
@@ -116,7 +114,6 @@ export class AcceptGate {
       this.#options.onError?.(new Error(`accept() on socket ${this.index} failed: errno ${status}`));
       return;
     }
-    const socket = new net.Socket({ handle: client, readable: true, writable: true } as net.SocketConstructorOpts);
-    this.#options.onConnection(socket);
+    this.#options.onConnection(client);
   }
 }

@@ -1,6 +1,6 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { getCurrent, type Greenlet } from '@tsgi/hub';
 import { onSpawn, runNow, setTag, spawnNow, tagOf, waitFor } from '@tsgi/hub/internal';
 import {
@@ -24,6 +24,7 @@ import { NativeLogRecord, NativeRequestContext, CountingServerResponse, type Nat
 import type { RequestContext } from './request-context.js';
 import { RequestRunner, type TsgiApplication } from './request-runner.js';
 import { HttpResponseSink, RawSocketSink, type ResponseSink } from './response-sink.js';
+import { isRawStreamHandle, RawConnectionSink, RawUwsgiConnection, type RawHeadResult } from './raw-uwsgi-connection.js';
 import { TsgiInput } from './tsgi-input.js';
 
 const requestStartChannel = diagnostics_channel.channel('tsgi:server:request:start');
@@ -147,7 +148,11 @@ export class LoopEngine {
   readonly options: EngineOptions;
   #gates: AcceptGate[];
   #httpServers = new Map<number, http.Server>();
-  #pendingSockets: Array<{ socket: Socket; engineSocket: EngineSocket }> = [];
+  /** uwsgi connections accepted while every core was busy: a net.Socket, or a handle to serve raw. */
+  #pendingSockets: Array<{ connection: Socket | object; engineSocket: EngineSocket }> = [];
+  /** Raw connections whose request head is still on its way, swept for --socket-timeout. */
+  #headWaits = new Set<RawUwsgiConnection>();
+  #headSweep: NodeJS.Timeout | null = null;
   #pendingHttp: PendingHttp[] = [];
   #accepting = false;
   #stopping = false;
@@ -299,7 +304,7 @@ export class LoopEngine {
     this.cores.release(core);
     const next = this.#pendingSockets.shift();
     if (next !== undefined) {
-      this.#startUwsgi(next.socket, next.engineSocket, this.cores.acquire());
+      this.#startUwsgiConnection(next.connection, next.engineSocket, this.cores.acquire());
       return;
     }
     const nextHttp = this.#pendingHttp.shift();
@@ -314,21 +319,93 @@ export class LoopEngine {
     if (!this.isAccepting && this.#accepting) this.#updateGates();
   }
 
-  #onConnection(socket: Socket, engineSocket: EngineSocket): void {
-    socket.on('error', () => undefined);
+  #onConnection(handle: object, engineSocket: EngineSocket): void {
     if (engineSocket.protocol === 'http') {
+      const socket = new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts);
+      socket.on('error', () => undefined);
       socket.setNoDelay(true);
       this.#httpServers.get(engineSocket.index)!.emit('connection', socket);
       return;
     }
+    let connection: Socket | object = handle;
+    if (!isRawStreamHandle(handle)) {
+      const socket = new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts);
+      socket.on('error', () => undefined);
+      connection = socket;
+    }
     const core = this.#acquireCore();
     if (core < 0) {
       // Only reachable when connections raced the gate closing; they wait here, unread, for a core.
-      socket.pause();
-      this.#pendingSockets.push({ socket, engineSocket });
+      if (connection instanceof net.Socket) connection.pause();
+      this.#pendingSockets.push({ connection, engineSocket });
       return;
     }
-    this.#startUwsgi(socket, engineSocket, core);
+    this.#startUwsgiConnection(connection, engineSocket, core);
+  }
+
+  #startUwsgiConnection(connection: Socket | object, engineSocket: EngineSocket, core: number): void {
+    if (connection instanceof net.Socket) this.#startUwsgi(connection, engineSocket, core);
+    else this.#startUwsgiRaw(connection, engineSocket, core);
+  }
+
+  /** A uwsgi connection on its bare handle: the head is read off it, then #onRawHead decides. */
+  #startUwsgiRaw(handle: object, engineSocket: EngineSocket, core: number): void {
+    const startTime = Date.now();
+    const parser = new UwsgiRequestParser({ bufferSize: this.options.bufferSize, limitPost: this.options.limitPost });
+    const timeoutMs = this.options.socketTimeout * 1000;
+    const connection = new RawUwsgiConnection(handle, parser, timeoutMs > 0 ? startTime + timeoutMs : Infinity, (c, head) =>
+      this.#onRawHead(c, engineSocket, core, startTime, head),
+    );
+    if (!connection.start()) {
+      this.#releaseCore(core);
+      return;
+    }
+    if (timeoutMs > 0) {
+      this.#headWaits.add(connection);
+      this.#headSweep ??= setInterval(() => this.#sweepHeadWaits(), Math.min(1000, timeoutMs)).unref();
+    }
+  }
+
+  /** One timer for every raw connection waiting for its head, as coarse as uWSGI's socket timeout. */
+  #sweepHeadWaits(): void {
+    const now = Date.now();
+    for (const connection of this.#headWaits) {
+      if (connection.deadline <= now) connection.timeOut(new RequestReadTimeoutError(this.options.socketTimeout));
+    }
+    if (this.#headWaits.size === 0 && this.#headSweep !== null) {
+      clearInterval(this.#headSweep);
+      this.#headSweep = null;
+    }
+  }
+
+  #onRawHead(connection: RawUwsgiConnection, engineSocket: EngineSocket, core: number, startTime: number, head: RawHeadResult): void {
+    this.#headWaits.delete(connection);
+    if (head !== null && !(head instanceof Error) && head.contentLength === 0 && !head.chunked && classifyRequest(head).kind === 'app') {
+      runNow(this.#serveUwsgiRawBound, connection, engineSocket, core, startTime, head);
+      return;
+    }
+    if (head === null || head instanceof Error) {
+      // Logged (with the peer's address) and closed without a net.Socket ever being made.
+      if (head !== null) this.#logHeadError(head, connection.remoteAddress() ?? engineSocket.name, engineSocket, core);
+      connection.close();
+      this.#releaseCore(core);
+      return;
+    }
+    runNow(this.#serveUwsgiHead, connection.toSocket(), engineSocket, core, startTime, head);
+  }
+
+  readonly #serveUwsgiRawBound = (connection: RawUwsgiConnection, engineSocket: EngineSocket, core: number, startTime: number, head: UwsgiRequestHead): void | Promise<void> => {
+    const strip = (classifyRequest(head) as { stripScriptName: boolean }).stripScriptName;
+    const sink = (protocol: string) => new RawConnectionSink(connection, protocol, this.options.socketTimeout);
+    return this.#serveUwsgiApp(head, strip, sink, null, core, startTime, () => connection.remoteAddress() ?? engineSocket.name);
+  };
+
+  #logHeadError(head: Error, remote: string, engineSocket: EngineSocket, core: number): void {
+    this.stats.protocolErrors++;
+    this.cores.cores[core].readErrors++;
+    const logText = isUwsgiProtocolError(head) && head.logText ? head.logText : head.message;
+    const code = (head as { code?: string }).code ?? 'TSGI_ERR_UWSGI';
+    this.options.log.error(`${logText} [${code}] from ${remote} on ${engineSocket.name}`);
   }
 
   #createHttpServer(engineSocket: EngineSocket): http.Server {
@@ -560,29 +637,39 @@ export class LoopEngine {
       return;
     }
     if (head instanceof Error) {
-      this.stats.protocolErrors++;
-      this.cores.cores[core].readErrors++;
-      const logText = isUwsgiProtocolError(head) && head.logText ? head.logText : head.message;
-      const code = (head as { code?: string }).code ?? 'TSGI_ERR_UWSGI';
-      this.options.log.error(`${logText} [${code}] from ${socket.remoteAddress ?? engineSocket.name} on ${engineSocket.name}`);
+      this.#logHeadError(head, socket.remoteAddress ?? engineSocket.name, engineSocket, core);
       socket.destroy();
       this.#releaseCore(core);
       return;
     }
     const kind = classifyRequest(head);
     if (kind.kind !== 'app') return this.#serveUwsgiControl(socket, engineSocket, core, kind);
+    const sink = (protocol: string) => new RawSocketSink(socket, protocol, this.options.socketTimeout);
+    return this.#serveUwsgiApp(head, kind.stripScriptName, sink, socket, core, startTime, () => socket.remoteAddress ?? engineSocket.name);
+  }
+
+  /** A uwsgi request for the app: its environ from the head's vars, then #serveRequest. */
+  #serveUwsgiApp(
+    head: UwsgiRequestHead,
+    strip: boolean,
+    makeSink: (serverProtocol: string) => ResponseSink,
+    socket: Socket | null,
+    core: number,
+    startTime: number,
+    peer: () => string,
+  ): void | Promise<void> {
     const environ = head.vars.assignTo({} as Record<string, unknown>);
-    if (kind.stripScriptName) stripScriptName(environ as Record<string, string>);
+    if (strip) stripScriptName(environ as Record<string, string>);
     const input =
-      head.contentLength === 0 && !head.chunked
+      socket === null || (head.contentLength === 0 && !head.chunked)
         ? new TsgiInput(null, { timeoutSeconds: this.options.socketTimeout })
         : new TsgiInput(createBodyStream(socket, head, { limitPost: this.options.limitPost }), { timeoutSeconds: this.options.socketTimeout });
     const shared = this.#shared;
     addTsgiKeys(environ, { input, errors: shared.errors, multiprocess: shared.multiprocess, core, greenlet: undefined, uwsgiVersion: shared.uwsgiVersion });
     const env = environ as Environ;
-    const sink = new RawSocketSink(socket, env.SERVER_PROTOCOL, this.options.socketTimeout);
+    const sink = makeSink(env.SERVER_PROTOCOL);
     const uri = typeof environ.REQUEST_URI === 'string' ? environ.REQUEST_URI : env.PATH_INFO;
-    const remote = typeof environ.REMOTE_ADDR === 'string' ? environ.REMOTE_ADDR : (socket.remoteAddress ?? engineSocket.name);
+    const remote = typeof environ.REMOTE_ADDR === 'string' ? environ.REMOTE_ADDR : peer();
     const r = new ActiveRequest(this.options.workerId, core, env, startTime, env.REQUEST_METHOD, uri, remote, sink, input, head.vars.length, head.datasize, null);
     return this.#serveRequest(r);
   }

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { encodePacket, UwsgiRequestParser } from '@tsgi/uwsgi-protocol';
+import { isRawStreamHandle, RawConnectionSink, rawStreams, RawUwsgiConnection, type RawHeadResult } from './raw-uwsgi-connection.js';
+
+interface ServerHandle {
+  onconnection: ((status: number, client?: object) => void) | null;
+  listen(backlog: number): number;
+  getsockname(out: { port?: number }): number;
+  close(): void;
+}
+
+/** A bare listening handle, as the engine's accept gate holds one, handing each accepted handle to `onHandle`. */
+function listenRaw(onHandle: (handle: object) => void): { port: number; close(): void } {
+  const handle = (net as unknown as { _createServerHandle(address: string, port: number, type: number): ServerHandle })._createServerHandle('127.0.0.1', 0, 4);
+  handle.onconnection = (status, client) => {
+    if (status === 0 && client) onHandle(client);
+  };
+  assert.equal(handle.listen(16), 0);
+  const out: { port?: number } = {};
+  handle.getsockname(out);
+  return { port: out.port!, close: () => handle.close() };
+}
+
+/** Connects, sends `bytes` (optionally leaving the write side open), and collects the reply until the server closes. */
+function exchange(port: number, bytes: Buffer, options: { end?: boolean } = {}): { client: net.Socket; reply: Promise<Buffer> } {
+  const client = net.connect(port, '127.0.0.1');
+  const parts: Buffer[] = [];
+  const reply = new Promise<Buffer>((resolve, reject) => {
+    client.on('data', (d: Buffer) => parts.push(d));
+    client.on('end', () => resolve(Buffer.concat(parts)));
+    client.on('error', reject);
+  });
+  client.write(bytes);
+  if (options.end) client.end();
+  return { client, reply };
+}
+
+describe('RawUwsgiConnection', { skip: rawStreams === null ? 'no stream binding on this Node' : false }, () => {
+  let server: { port: number; close(): void };
+  let accepted: (connection: RawUwsgiConnection, head: Promise<RawHeadResult>) => void;
+
+  before(() => {
+    server = listenRaw((handle) => {
+      assert.ok(isRawStreamHandle(handle));
+      let resolveHead!: (head: RawHeadResult) => void;
+      const head = new Promise<RawHeadResult>((resolve) => (resolveHead = resolve));
+      const connection = new RawUwsgiConnection(handle, new UwsgiRequestParser(), Date.now() + 5000, (_, result) => resolveHead(result));
+      assert.ok(connection.start());
+      accepted(connection, head);
+    });
+  });
+  after(() => server.close());
+
+  const next = (): Promise<{ connection: RawUwsgiConnection; head: Promise<RawHeadResult> }> => new Promise((resolve) => (accepted = (connection, head) => resolve({ connection, head })));
+
+  it('reads a head split over several writes, answers whole in one write and closes', async () => {
+    const arriving = next();
+    const packet = encodePacket({ vars: { REQUEST_METHOD: 'GET', PATH_INFO: '/x', SERVER_PROTOCOL: 'HTTP/1.1' } });
+    const { client, reply } = exchange(server.port, packet.subarray(0, 5));
+    const { connection, head } = await arriving;
+    client.write(packet.subarray(5));
+    const parsed = await head;
+    assert.ok(parsed !== null && !(parsed instanceof Error));
+    assert.equal(parsed.vars.get('PATH_INFO'), '/x');
+    assert.equal(connection.remoteAddress(), '127.0.0.1');
+    const sink = new RawConnectionSink(connection, 'HTTP/1.1', 5);
+    sink.sendComplete('200 OK', [['Content-Type', 'text/plain']], Buffer.from('hi'));
+    assert.equal((await reply).toString(), 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhi');
+    assert.deepEqual([sink.headersSent, sink.bodyBytes, sink.headerCount, sink.headerBytes], [true, 2, 1, 45]);
+    assert.ok(connection.closed);
+    client.destroy();
+  });
+
+  it('a streamed response moves the connection to a net.Socket and keeps the order of the bytes', async () => {
+    const arriving = next();
+    const { client, reply } = exchange(server.port, encodePacket({ vars: { REQUEST_METHOD: 'GET' } }));
+    const { connection, head } = await arriving;
+    await head;
+    const sink = new RawConnectionSink(connection, 'HTTP/1.0', 5);
+    await sink.sendHeaders('200 OK', [['X-A', '1']], Buffer.from('one,'));
+    await sink.write(Buffer.from('two'));
+    await sink.end();
+    assert.equal((await reply).toString(), 'HTTP/1.0 200 OK\r\nX-A: 1\r\n\r\none,two');
+    assert.equal(sink.bodyBytes, 7);
+    client.destroy();
+  });
+
+  it('bytes after the head stay with it, and the socket it moves to reads the rest of the body', async () => {
+    const arriving = next();
+    const packet = encodePacket({ vars: { REQUEST_METHOD: 'POST', CONTENT_LENGTH: '10' } });
+    const { client } = exchange(server.port, Buffer.concat([packet, Buffer.from('01234')]));
+    const { connection, head } = await arriving;
+    const parsed = await head;
+    assert.ok(parsed !== null && !(parsed instanceof Error));
+    const socket = connection.toSocket();
+    client.write('56789');
+    const more = await new Promise<Buffer>((resolve) => socket.once('data', resolve).resume());
+    assert.equal(Buffer.concat([parsed.rest, more]).toString(), '0123456789');
+    connection.close();
+    client.destroy();
+  });
+
+  it('a peer that closes before a byte gives no head (a health check); a partial head is an error; a late one times out', async () => {
+    let arriving = next();
+    const silent = exchange(server.port, Buffer.alloc(0), { end: true });
+    let { connection, head } = await arriving;
+    assert.equal(await head, null);
+    connection.close();
+    await silent.reply;
+
+    arriving = next();
+    const partial = exchange(server.port, Buffer.from([0, 200, 0, 0, 1]), { end: true });
+    ({ connection, head } = await arriving);
+    assert.ok((await head) instanceof Error);
+    connection.close();
+    await partial.reply;
+
+    arriving = next();
+    const slow = exchange(server.port, Buffer.from([0]));
+    ({ connection, head } = await arriving);
+    connection.timeOut(new Error('read timeout'));
+    assert.match(String(await head), /read timeout/);
+    connection.close();
+    await slow.reply;
+  });
+});
+
+describe('the stream binding', () => {
+  it('TSGI_RAW_UWSGI=0 turns the raw path off (every connection is then a net.Socket)', () => {
+    const module = fileURLToPath(new URL('./raw-uwsgi-connection.js', import.meta.url));
+    const script = `import(${JSON.stringify(module)}).then((m) => console.log(m.rawStreams === null))`;
+    assert.equal(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TSGI_RAW_UWSGI: '0' }, encoding: 'utf8' }).trim(), 'true');
+    assert.equal(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TSGI_RAW_UWSGI: '' }, encoding: 'utf8' }).trim(), 'false');
+  });
+});

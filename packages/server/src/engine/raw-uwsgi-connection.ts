@@ -1,0 +1,320 @@
+import net from 'node:net';
+import type { UwsgiRequestHead, UwsgiRequestParser } from '@tsgi/uwsgi-protocol';
+import { ClientDisconnectedError } from '../errors.js';
+import type { HeaderPair, ResponseSink } from './response-sink.js';
+import { RawSocketSink } from './response-sink.js';
+
+/*
+ * A uwsgi connection served on its libuv stream handle, without a net.Socket.
+ *
+ * Behind nginx every request is a new connection, and for a small response Node spends more on
+ * building and tearing down a net.Socket (a Duplex with two stream states, listeners, timers, a
+ * shutdown before close) than on the request itself. uWSGI does accept, read, write, close. So does
+ * this: the head is read straight off the handle, and a whole response is written with one write
+ * request and the handle closed. Anything else (a request body, a streamed response, a ping or a
+ * signal) hands the handle to a net.Socket at that point and goes on as before.
+ *
+ * The handle API is Node's own stream_wrap binding, reached through process.binding(): legacy but
+ * present from Node 20 to 24. If it is missing or changed shape, `rawStreams` is null and the engine
+ * uses net.Socket for every connection. TSGI_RAW_UWSGI=0 forces that, too.
+ */
+
+interface WriteReq {
+  handle: StreamHandle;
+  oncomplete: ((this: WriteReq, status: number) => void) | null;
+  async: boolean;
+  bytes: number;
+  buffer: Buffer | null;
+}
+
+interface StreamHandle {
+  /** An internal field: Node aborts the process if it is set to anything but a function. */
+  onread: (this: StreamHandle, buffer?: ArrayBuffer) => void;
+  readStart(): number;
+  readStop(): number;
+  writeBuffer(req: WriteReq, data: Buffer): number;
+  close(callback?: () => void): void;
+  getpeername?(out: { address?: string }): number;
+  [CONNECTION]?: RawUwsgiConnection;
+}
+
+interface StreamBinding {
+  streamBaseState: Int32Array;
+  kReadBytesOrError: number;
+  kArrayBufferOffset: number;
+  kLastWriteWasAsync: number;
+  WriteWrap: new () => WriteReq;
+}
+
+const CONNECTION = Symbol('tsgi.rawConnection');
+
+function loadStreamBinding(): StreamBinding | null {
+  if (process.env.TSGI_RAW_UWSGI === '0') return null;
+  try {
+    const binding = (process as unknown as { binding(name: string): Partial<StreamBinding> }).binding('stream_wrap');
+    const { streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync, WriteWrap } = binding;
+    if (!(streamBaseState instanceof Int32Array) || typeof WriteWrap !== 'function') return null;
+    if (typeof kReadBytesOrError !== 'number' || typeof kArrayBufferOffset !== 'number' || typeof kLastWriteWasAsync !== 'number') return null;
+    return { streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync, WriteWrap };
+  } catch {
+    return null;
+  }
+}
+
+/** The stream binding, or null when connections must go through net.Socket. */
+export const rawStreams: StreamBinding | null = loadStreamBinding();
+
+/** True when `handle` can be served raw (a libuv stream with the methods used here). */
+export function isRawStreamHandle(handle: object): boolean {
+  const h = handle as Partial<StreamHandle>;
+  return rawStreams !== null && typeof h.readStart === 'function' && typeof h.readStop === 'function' && typeof h.writeBuffer === 'function';
+}
+
+function onRead(this: StreamHandle, buffer?: ArrayBuffer): void {
+  const connection = this[CONNECTION];
+  if (connection === undefined) return;
+  const state = rawStreams!.streamBaseState;
+  const nread = state[rawStreams!.kReadBytesOrError];
+  if (nread > 0) connection.received(Buffer.from(buffer!, state[rawStreams!.kArrayBufferOffset], nread));
+  else if (nread < 0) connection.ended();
+}
+
+function onWriteComplete(this: WriteReq): void {
+  this.buffer = null;
+  this.handle[CONNECTION]?.close();
+}
+
+export type RawHeadResult = UwsgiRequestHead | Error | null;
+
+/** One accepted uwsgi connection, read and answered on its stream handle. */
+export class RawUwsgiConnection {
+  readonly handle: StreamHandle;
+  /** Epoch milliseconds after which a head still incomplete is a read timeout. */
+  readonly deadline: number;
+  #parser: UwsgiRequestParser;
+  #onHead: (connection: RawUwsgiConnection, head: RawHeadResult) => void;
+  #reading = false;
+  #headDone = false;
+  #closed = false;
+  #socket: net.Socket | null = null;
+
+  constructor(handle: object, parser: UwsgiRequestParser, deadline: number, onHead: (connection: RawUwsgiConnection, head: RawHeadResult) => void) {
+    this.handle = handle as StreamHandle;
+    this.#parser = parser;
+    this.deadline = deadline;
+    this.#onHead = onHead;
+  }
+
+  /** Starts reading the head; false when the handle refused (the connection is then closed). */
+  start(): boolean {
+    const handle = this.handle;
+    handle[CONNECTION] = this;
+    handle.onread = onRead;
+    if (handle.readStart() !== 0) {
+      this.close();
+      return false;
+    }
+    this.#reading = true;
+    return true;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The peer's address, or undefined (unix sockets have none). */
+  remoteAddress(): string | undefined {
+    const out: { address?: string } = {};
+    return this.handle.getpeername !== undefined && this.handle.getpeername(out) === 0 ? out.address : undefined;
+  }
+
+  /** Bytes arrived (called from the handle's read callback). */
+  received(chunk: Buffer): void {
+    if (this.#headDone) return;
+    const result = this.#parser.push(chunk);
+    if (result !== null) this.#finishHead(result);
+  }
+
+  /** The peer closed or the read failed (called from the handle's read callback). */
+  ended(): void {
+    if (!this.#headDone) this.#finishHead(this.#parser.end());
+  }
+
+  /** Gives up on a head that takes too long. */
+  timeOut(error: Error): void {
+    if (!this.#headDone) this.#finishHead(error);
+  }
+
+  #finishHead(result: RawHeadResult): void {
+    this.#headDone = true;
+    this.#stopReading();
+    this.#onHead(this, result);
+  }
+
+  #stopReading(): void {
+    if (!this.#reading) return;
+    this.#reading = false;
+    this.handle.readStop();
+  }
+
+  /**
+   * Hands the connection to a net.Socket (paused; bytes already read stay with the parsed head).
+   * Used for everything but a whole response to a bodiless request.
+   */
+  toSocket(): net.Socket {
+    if (this.#socket !== null) return this.#socket;
+    this.#stopReading();
+    const handle = this.handle;
+    // net.Socket installs its own onread (an internal field that only takes functions).
+    handle[CONNECTION] = undefined;
+    const socket = new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts);
+    socket.on('error', () => undefined);
+    socket.pause();
+    this.#socket = socket;
+    return socket;
+  }
+
+  /** Writes `data` and closes the connection once it is out; false when the write failed at once. */
+  writeAndClose(data: Buffer): boolean {
+    const binding = rawStreams!;
+    const req = new binding.WriteWrap();
+    req.handle = this.handle;
+    req.oncomplete = onWriteComplete;
+    req.async = false;
+    req.bytes = 0;
+    req.buffer = data;
+    const err = this.handle.writeBuffer(req, data);
+    if (err !== 0) {
+      this.close();
+      return false;
+    }
+    // Written in full at once (the usual case for a small response): close now. Otherwise libuv
+    // finishes the write and onWriteComplete closes; req keeps the bytes alive until then.
+    if (binding.streamBaseState[binding.kLastWriteWasAsync] === 0) this.close();
+    return true;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#socket !== null) {
+      this.#socket.destroy();
+      return;
+    }
+    this.#stopReading();
+    this.handle[CONNECTION] = undefined;
+    this.handle.close();
+  }
+}
+
+/**
+ * The sink of a request served on a raw connection: a whole response goes out in one write and the
+ * connection closes; anything else moves the connection to a net.Socket and continues there.
+ */
+export class RawConnectionSink implements ResponseSink {
+  headersSent = false;
+  bodyBytes = 0;
+  headerBytes = 0;
+  headerCount = 0;
+  #trailers: HeaderPair[] | undefined = undefined;
+  #connection: RawUwsgiConnection;
+  #protocol: string;
+  #timeoutSeconds: number;
+  #gone = false;
+  #socketSink: RawSocketSink | null = null;
+
+  constructor(connection: RawUwsgiConnection, serverProtocol: string, timeoutSeconds: number) {
+    this.#connection = connection;
+    this.#protocol = serverProtocol || 'HTTP/1.0';
+    this.#timeoutSeconds = timeoutSeconds;
+  }
+
+  #onSocket(): RawSocketSink {
+    if (this.#socketSink === null) {
+      this.#socketSink = new RawSocketSink(this.#connection.toSocket(), this.#protocol, this.#timeoutSeconds);
+      if (this.#trailers !== undefined) this.#socketSink.trailers = this.#trailers;
+    }
+    return this.#socketSink;
+  }
+
+  get trailers(): HeaderPair[] | undefined {
+    return this.#trailers;
+  }
+
+  set trailers(pairs: HeaderPair[] | undefined) {
+    this.#trailers = pairs;
+    if (this.#socketSink !== null) this.#socketSink.trailers = pairs;
+  }
+
+  get clientGone(): boolean {
+    return this.#socketSink !== null ? this.#socketSink.clientGone : this.#gone;
+  }
+
+  get waits(): number {
+    return this.#socketSink?.waits ?? 0;
+  }
+
+  get disconnected(): AbortSignal {
+    return this.#onSocket().disconnected;
+  }
+
+  sendComplete(status: string, headers: HeaderPair[], body: Buffer): void {
+    if (this.#socketSink !== null) {
+      this.#socketSink.sendComplete(status, headers, body);
+      this.#copyCounters();
+      return;
+    }
+    if (this.#gone || this.#connection.closed) throw new ClientDisconnectedError('Broken pipe');
+    let head = `${this.#protocol} ${status}\r\n`;
+    for (let i = 0; i < headers.length; i++) head += `${headers[i][0]}: ${headers[i][1]}\r\n`;
+    head += '\r\n';
+    const headBytes = Buffer.byteLength(head, 'latin1');
+    const data = Buffer.allocUnsafe(headBytes + body.length);
+    data.write(head, 0, headBytes, 'latin1');
+    body.copy(data, headBytes);
+    this.headerCount = headers.length;
+    this.headerBytes = headBytes;
+    this.bodyBytes = body.length;
+    this.headersSent = true;
+    if (!this.#connection.writeAndClose(data)) {
+      this.#gone = true;
+      throw new ClientDisconnectedError('Broken pipe');
+    }
+  }
+
+  async sendHeaders(status: string, headers: HeaderPair[], first?: Buffer): Promise<void> {
+    const sink = this.#onSocket();
+    try {
+      await sink.sendHeaders(status, headers, first);
+    } finally {
+      this.#copyCounters();
+    }
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    const sink = this.#onSocket();
+    try {
+      await sink.write(chunk);
+    } finally {
+      this.#copyCounters();
+    }
+  }
+
+  async end(): Promise<void> {
+    if (this.#socketSink === null && this.headersSent) return;
+    await this.#onSocket().end();
+  }
+
+  abort(): void {
+    if (this.#socketSink !== null) this.#socketSink.abort();
+    else this.#connection.close();
+  }
+
+  #copyCounters(): void {
+    const sink = this.#socketSink!;
+    this.headersSent = sink.headersSent;
+    this.bodyBytes = sink.bodyBytes;
+    this.headerBytes = sink.headerBytes;
+    this.headerCount = sink.headerCount;
+  }
+}
