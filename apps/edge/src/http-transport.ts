@@ -34,6 +34,7 @@ export function createHttpTransport(): Transport {
         settled = true;
         clearTimeout(connectTimer);
         pending.delete(req);
+        attempt.signal.removeEventListener('abort', onAbort);
         proxyReq?.destroy();
         reject(err);
       };
@@ -84,6 +85,7 @@ export function createHttpTransport(): Transport {
             statusText: proxyRes.statusMessage ?? '',
             headers,
             body: proxyRes,
+            timesOwnReads: false,
             socket,
             destroy: () => {
               proxyRes.destroy();
