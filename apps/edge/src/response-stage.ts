@@ -1,9 +1,9 @@
-import { STATUS_CODES, validateHeaderName, validateHeaderValue, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { BufferChain } from './buffer-chain.js';
 import * as channels from './channels.js';
 import type { Location } from './config.js';
 import { EdgeUpstreamError } from './errors.js';
-import { clientResponseHeaders, headerValue } from './headers.js';
+import { clientResponseHeaders } from './headers.js';
 import type { Readable } from 'node:stream';
 import type { UpstreamResponse } from './transport.js';
 
@@ -11,7 +11,8 @@ import type { UpstreamResponse } from './transport.js';
 export interface ClientHead {
   readonly status: number;
   readonly statusText: string;
-  readonly headers: [string, string][];
+  /** Flat `[name, value, ...]`, Server included. */
+  readonly headers: string[];
   /** Buffering for this response, after X-Accel-Buffering. */
   readonly buffering: boolean;
 }
@@ -24,24 +25,18 @@ export function clientHead(upstream: UpstreamResponse, location: Location): Clie
   if (!Number.isInteger(upstream.status) || upstream.status < 100 || upstream.status > 999) {
     throw new EdgeUpstreamError('invalid-header', 'header', { detail: `status ${JSON.stringify(upstream.status)}` });
   }
+  const { flat, accelBuffering, invalidAt } = clientResponseHeaders(upstream.headers);
+  if (invalidAt !== -1) {
+    throw new EdgeUpstreamError('invalid-header', 'header', { detail: JSON.stringify(`${flat[invalidAt]}: ${flat[invalidAt + 1]}`.slice(0, 64)) });
+  }
   let buffering = location.buffering;
-  const accel = headerValue(upstream.headers, 'x-accel-buffering');
-  if (accel !== undefined && !location.ignoreHeaders.has('x-accel-buffering')) {
-    const v = accel.trim().toLowerCase();
+  if (accelBuffering !== undefined && !location.ignoreHeaders.has('x-accel-buffering')) {
+    const v = accelBuffering.trim().toLowerCase();
     if (v === 'yes') buffering = true;
     else if (v === 'no') buffering = false;
   }
-  const headers = clientResponseHeaders(upstream.headers);
-  for (const [name, value] of headers) {
-    try {
-      validateHeaderName(name);
-      validateHeaderValue(name, value);
-    } catch {
-      throw new EdgeUpstreamError('invalid-header', 'header', { detail: JSON.stringify(`${name}: ${value}`.slice(0, 64)) });
-    }
-  }
-  headers.push(['Server', 'tsgi-edge']);
-  return { status: upstream.status, statusText: upstream.statusText, headers, buffering };
+  flat.push('Server', 'tsgi-edge');
+  return { status: upstream.status, statusText: upstream.statusText, headers: flat, buffering };
 }
 
 export type RelayOutcome = 'complete' | 'upstream-error' | 'client-gone' | 'client-timeout';
@@ -208,7 +203,7 @@ class Relay {
     const res = this.#res;
     if (!res.headersSent) {
       const head = this.#opts.head;
-      res.writeHead(head.status, head.statusText || STATUS_CODES[head.status] || 'Unknown', head.headers.flat());
+      res.writeHead(head.status, head.statusText || STATUS_CODES[head.status] || 'Unknown', head.headers);
     }
   }
 
