@@ -110,7 +110,7 @@ export class EdgeServer {
   readonly #access: LogSink | null;
   readonly #error: LogSink;
   readonly #options: EdgeServerOptions;
-  readonly #http: Transport = createHttpTransport();
+  readonly #http = createHttpTransport(() => this.#config.upstreamKeepalive);
   readonly #uwsgi: Transport;
   #connections = 0;
   #inflight = 0;
@@ -210,6 +210,7 @@ export class EdgeServer {
           setTimeout(() => this.server.closeAllConnections(), this.#config.shutdownTimeout * 1000).unref();
         }
       }).then(async () => {
+        this.#http.close();
         await this.#access?.close();
         await this.#error.close();
       });
