@@ -243,3 +243,21 @@ test('a client that leaves before the response head: the upstream connection is 
   await closed;
   assert.match(await edge.waitForAccess('GET /slow '), /" 499 0 /);
 });
+
+test('buffering on, a body announced no larger than one buffer: it goes out whole, head included, once the upstream sent all of it', async () => {
+  let upstreamDoneAt = 0;
+  const { edge } = await setup(async ({ socket }) => {
+    writeHead(socket, '200 OK', [['Content-Type', 'text/plain'], ['Content-Length', '10']]);
+    socket.write('hello');
+    await new Promise((r) => setTimeout(r, 200));
+    upstreamDoneAt = performance.now();
+    // Framed by its length: the edge must not wait for the close.
+    socket.write('world');
+  }, {});
+  const res = await request(`${edge.url}/small`);
+  assert.equal(res.body.toString(), 'helloworld');
+  assert.equal(res.headers['content-length'], '10');
+  assert.ok(res.headAt >= upstreamDoneAt, 'the head came only after the upstream finished');
+  assert.equal(res.chunkTimes.length, 1);
+  assert.equal(res.complete, true);
+});

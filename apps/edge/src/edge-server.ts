@@ -281,7 +281,7 @@ export class EdgeServer {
       void routed.then(() => {
         this.#inflight--;
         const status = !res.writableFinished && (log.status === 0 || !res.headersSent) ? 499 : log.status || res.statusCode;
-        this.#accessLine(clientIp(req.socket), `${req.method} ${req.url} HTTP/${req.httpVersion}`, status, log.bytes, req.headers.referer, req.headers['user-agent'], log.addrs, log.times);
+        if (this.#access !== null) this.#accessLine(clientIp(req.socket), `${req.method} ${req.url} HTTP/${req.httpVersion}`, status, log.bytes, req.headers.referer, req.headers['user-agent'], log.addrs, log.times);
         if (channels.requestEnd.hasSubscribers) {
           channels.requestEnd.publish({ req, status, bytes: log.bytes, seconds: (performance.now() - started) / 1000, upstream: log.addrs });
         }

@@ -29,6 +29,8 @@ export interface ClientResponseHeaders {
   readonly accelBuffering: string | undefined;
   /** Index in `flat` of the first name that may not be sent to an HTTP client, or -1. */
   readonly invalidAt: number;
+  /** The body length the client is told (one valid Content-Length), or null. */
+  readonly contentLength: number | null;
 }
 
 /** RFC 9110 token and field-value checks, as Node's http module makes them. */
@@ -56,12 +58,18 @@ export function clientResponseHeaders(upstream: readonly (readonly [string, stri
   }
   const flat: string[] = [];
   let invalidAt = -1;
+  let contentLength: number | null = null;
+  let lengths = 0;
   for (let i = 0; i < n; i++) {
     const l = lower[i];
     if (HOP_BY_HOP.has(l) || HIDDEN_RESPONSE.has(l) || (tokens !== null && tokens.has(l)) || (chunked && l === 'content-length')) continue;
     const [name, value] = upstream[i];
     if (invalidAt === -1 && (!TOKEN.test(name) || INVALID_VALUE.test(value))) invalidAt = flat.length;
+    if (l === 'content-length') {
+      lengths++;
+      contentLength = /^\s*\d{1,15}\s*$/.test(value) ? Number(value) : null;
+    }
     flat.push(name, value);
   }
-  return { flat, accelBuffering, invalidAt };
+  return { flat, accelBuffering, invalidAt, contentLength: lengths === 1 ? contentLength : null };
 }

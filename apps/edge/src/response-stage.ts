@@ -15,6 +15,8 @@ export interface ClientHead {
   readonly headers: string[];
   /** Buffering for this response, after X-Accel-Buffering. */
   readonly buffering: boolean;
+  /** The body length announced to the client, when there is one. */
+  readonly contentLength: number | null;
 }
 
 /**
@@ -25,7 +27,7 @@ export function clientHead(upstream: UpstreamResponse, location: Location): Clie
   if (!Number.isInteger(upstream.status) || upstream.status < 100 || upstream.status > 999) {
     throw new EdgeUpstreamError('invalid-header', 'header', { detail: `status ${JSON.stringify(upstream.status)}` });
   }
-  const { flat, accelBuffering, invalidAt } = clientResponseHeaders(upstream.headers);
+  const { flat, accelBuffering, invalidAt, contentLength } = clientResponseHeaders(upstream.headers);
   if (invalidAt !== -1) {
     throw new EdgeUpstreamError('invalid-header', 'header', { detail: JSON.stringify(`${flat[invalidAt]}: ${flat[invalidAt + 1]}`.slice(0, 64)) });
   }
@@ -36,7 +38,7 @@ export function clientHead(upstream: UpstreamResponse, location: Location): Clie
     else if (v === 'no') buffering = false;
   }
   flat.push('Server', 'tsgi-edge');
-  return { status: upstream.status, statusText: upstream.statusText, headers: flat, buffering };
+  return { status: upstream.status, statusText: upstream.statusText, headers: flat, buffering, contentLength };
 }
 
 export type RelayOutcome = 'complete' | 'upstream-error' | 'client-gone' | 'client-timeout';
@@ -94,6 +96,8 @@ class Relay {
   #upstreamEndedAt: number | null = null;
   #upstreamFailure: EdgeUpstreamError | null = null;
   #chain: BufferChain | null = null;
+  /** Buffering on, for a body announced no larger than one buffer: its chunks, sent at once when it is complete. */
+  #small: Buffer[] | null = null;
   #spilled = false;
   /** A drain (or the client's close) is awaited. */
   #waitingDrain: ((ok: boolean) => void) | null = null;
@@ -122,6 +126,10 @@ class Relay {
       // otherwise on its own right after, so a client sees it before a slow first chunk.
       setImmediate(this.#flushHead);
       body.on('data', this.#onDataUnbuffered);
+    } else if (this.#opts.head.contentLength !== null && this.#opts.head.contentLength <= this.#opts.location.buffers.size) {
+      // Such a body goes out in one piece once complete, as the chain would send it, without the chain's machinery.
+      this.#small = [];
+      body.on('data', this.#onDataSmall);
     } else {
       const loc = this.#opts.location;
       this.#chain = new BufferChain({ memoryLimit: loc.buffers.count * loc.buffers.size, maxFileSize: loc.maxTempFileSize, tempDir: this.#opts.tempDir });
@@ -244,7 +252,16 @@ class Relay {
     this.#body.destroy();
     this.#opts.upstream.destroy();
     if (this.#chain) this.#chain.end();
-    else this.#abortClient();
+    else {
+      // A small buffered body: what arrived goes out, then the connection breaks, as from the chain.
+      if (this.#small !== null && this.#small.length > 0 && !this.#done) {
+        this.#writeHead();
+        const data = Buffer.concat(this.#small);
+        this.#bytes += data.length;
+        this.#res.write(data);
+      }
+      this.#abortClient();
+    }
   }
 
   #onBodyError = (err: NodeJS.ErrnoException): void => {
@@ -261,8 +278,29 @@ class Relay {
     if (this.#upstreamEnded) return;
     this.#upstreamDone(null);
     if (this.#chain) this.#chain.end();
+    else if (this.#small !== null) this.#endSmall();
     else void this.#endClient();
   };
+
+  #onDataSmall = (chunk: Buffer): void => {
+    if (this.#done) return;
+    this.#small!.push(chunk);
+    this.#armRead();
+  };
+
+  #endSmall(): void {
+    if (this.#done) return;
+    const parts = this.#small!;
+    this.#writeHead();
+    if (parts.length === 0) {
+      this.#res.end(this.#onEnded);
+      return;
+    }
+    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    this.#bytes += data.length;
+    // The body and the end of the response in one write.
+    this.#res.end(data, this.#onEnded);
+  }
 
   // --- buffering off ---------------------------------------------------------------------------
 
