@@ -39,6 +39,8 @@ export class Balancer {
 
   /** The next peer to use, or undefined when no live peer is left ("no live upstreams"). */
   pick(tried: ReadonlySet<Peer> = new Set()): Peer | undefined {
+    // A group of one (every address written directly in uwsgi_pass/proxy_pass) has nothing to choose.
+    if (this.peers.length === 1) return tried.has(this.peers[0]) ? undefined : this.peers[0];
     const now = this.#now();
     const candidates = this.peers.filter((p) => this.#available(p, tried, now));
     if (candidates.length === 0) return undefined;

@@ -48,3 +48,15 @@ test('replay() reads a kept body again from the start', async () => {
   assert.equal(c.size, 11);
   c.destroy();
 });
+
+test('shiftMemory() takes memory bytes at once and stops at the temp file, where shift() reads', async () => {
+  const c = new BufferChain({ memoryLimit: 4, maxFileSize: 100 });
+  c.push(Buffer.from('abcd'));
+  c.push(Buffer.from('efgh'));
+  assert.equal(c.shiftMemory()!.toString(), 'abcd');
+  assert.equal(c.shiftMemory(), undefined, 'the next bytes are in the temp file');
+  assert.equal((await c.shift())!.toString(), 'efgh');
+  assert.equal(c.shiftMemory(), undefined, 'nothing pending');
+  assert.equal(c.pending, 0);
+  c.destroy();
+});

@@ -113,17 +113,29 @@ export class BufferChain extends EventEmitter {
     for (;;) {
       if (this.#destroyed) return null;
       const seg = this.#queue.shift();
-      if (seg) {
-        const data = await this.#read(seg);
-        const wasFull = this.full;
-        this.#pending -= data.length;
-        if (seg.kind === 'memory' && !this.#opts.keep) this.#memory -= data.length;
-        if (wasFull && !this.full) this.emit('space');
-        return data;
-      }
+      if (seg) return this.#took(seg, await this.#read(seg));
       if (this.#ended) return null;
       await new Promise<void>((resolve) => this.once('data', resolve));
     }
+  }
+
+  /**
+   * The next bytes when they are in memory, at once; undefined when nothing is pending or the next bytes are in
+   * the temp file (then `shift()` reads them).
+   */
+  shiftMemory(): Buffer | undefined {
+    const seg = this.#queue[0];
+    if (seg === undefined || seg.kind !== 'memory' || this.#destroyed) return undefined;
+    this.#queue.shift();
+    return this.#took(seg, seg.data);
+  }
+
+  #took(seg: Segment, data: Buffer): Buffer {
+    const wasFull = this.full;
+    this.#pending -= data.length;
+    if (seg.kind === 'memory' && !this.#opts.keep) this.#memory -= data.length;
+    if (wasFull && !this.full) this.emit('space');
+    return data;
   }
 
   async #read(seg: Segment): Promise<Buffer> {

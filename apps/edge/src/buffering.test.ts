@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import http from 'node:http';
+import net from 'node:net';
 import { after, test } from 'node:test';
 import { request, startEdge, startFakeUwsgi, writeAll, writeHead, type FakeUwsgi, type TestEdge } from './test-support/fakes.js';
 
@@ -228,4 +229,35 @@ test('max_temp_file_size 0: memory only, reading pauses until the client reads',
   assert.equal(up.sockets[0].destroyed, false);
   client.resume();
   assert.equal((await done).sha, BIG_SHA);
+});
+
+test('a client that leaves before the response head: the upstream connection is closed, and the access log says 499', async () => {
+  let arrived!: (socket: net.Socket) => void;
+  const upstreamSocket = new Promise<net.Socket>((r) => (arrived = r));
+  const { edge } = await setup(({ socket }) => arrived(socket), {});
+  const client = net.connect(edge.port, '127.0.0.1');
+  client.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+  const socket = await upstreamSocket;
+  const closed = once(socket, 'close');
+  client.destroy();
+  await closed;
+  assert.match(await edge.waitForAccess('GET /slow '), /" 499 0 /);
+});
+
+test('buffering on, a body announced no larger than one buffer: it goes out whole, head included, once the upstream sent all of it', async () => {
+  let upstreamDoneAt = 0;
+  const { edge } = await setup(async ({ socket }) => {
+    writeHead(socket, '200 OK', [['Content-Type', 'text/plain'], ['Content-Length', '10']]);
+    socket.write('hello');
+    await new Promise((r) => setTimeout(r, 200));
+    upstreamDoneAt = performance.now();
+    // Framed by its length: the edge must not wait for the close.
+    socket.write('world');
+  }, {});
+  const res = await request(`${edge.url}/small`);
+  assert.equal(res.body.toString(), 'helloworld');
+  assert.equal(res.headers['content-length'], '10');
+  assert.ok(res.headAt >= upstreamDoneAt, 'the head came only after the upstream finished');
+  assert.equal(res.chunkTimes.length, 1);
+  assert.equal(res.complete, true);
 });

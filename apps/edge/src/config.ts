@@ -88,6 +88,8 @@ export interface EdgeConfig {
   readonly keepaliveTimeout: number;
   readonly maxHeaderSize: number;
   readonly shutdownTimeout: number;
+  /** Idle connections kept per HTTP upstream server; 0 = none. */
+  readonly upstreamKeepalive: number;
   /** Sorted longest prefix first. */
   readonly locations: readonly Location[];
   readonly upstreams: ReadonlyMap<string, UpstreamGroupConfig>;
@@ -338,6 +340,7 @@ export function normalizeConfig(raw: unknown, baseDir = process.cwd()): EdgeConf
     keepaliveTimeout: get('keepalive_timeout') as number,
     maxHeaderSize: headerBuffers.count * headerBuffers.size,
     shutdownTimeout: get('shutdown_timeout') as number,
+    upstreamKeepalive: get('upstream_keepalive') as number,
     locations,
     upstreams: groups,
   };

@@ -1,7 +1,6 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { finished } from 'node:stream';
 import { Balancer, type Peer } from './balancer.js';
 import type { BufferChain } from './buffer-chain.js';
 import * as channels from './channels.js';
@@ -33,6 +32,23 @@ function clientIp(socket: Socket): string {
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
 const connIds = new WeakMap<Socket, number>();
+/**
+ * Aborted when the client connection closes, the only way an HTTP/1 response ends before it finished; one per
+ * connection, made on its first proxied request (an AbortController per request costs more than the rest of the
+ * request's bookkeeping together).
+ */
+const clientGone = new WeakMap<Socket, AbortController>();
+
+function clientGoneSignal(socket: Socket): AbortSignal {
+  let ac = clientGone.get(socket);
+  if (ac === undefined) {
+    const controller = (ac = new AbortController());
+    clientGone.set(socket, controller);
+    if (socket.destroyed) controller.abort();
+    else socket.once('close', () => controller.abort());
+  }
+  return ac.signal;
+}
 
 /** Per-request bookkeeping for the access log. */
 interface RequestLog {
@@ -41,6 +57,8 @@ interface RequestLog {
   readonly addrs: string[];
   readonly times: number[];
 }
+
+const SPECIAL_PATH = /%|\/\.|\/\/|\0/;
 
 /**
  * Percent-decodes (bytes kept as latin1 code units, as nginx's $uri holds bytes), merges slashes and resolves
@@ -55,6 +73,8 @@ export function normalizeUriPath(target: string): string | null {
     if (!m) return null;
     path = m[1] ?? '/';
   }
+  // Most paths need none of the work below: no escapes, no dot segments, no doubled slashes.
+  if (!SPECIAL_PATH.test(path)) return path;
   if (/%(?![0-9a-fA-F]{2})/.test(path)) return null;
   const decoded = path.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
   if (decoded.includes('\0')) return null;
@@ -90,7 +110,7 @@ export class EdgeServer {
   readonly #access: LogSink | null;
   readonly #error: LogSink;
   readonly #options: EdgeServerOptions;
-  readonly #http: Transport = createHttpTransport();
+  readonly #http = createHttpTransport(() => this.#config.upstreamKeepalive);
   readonly #uwsgi: Transport;
   #connections = 0;
   #inflight = 0;
@@ -190,6 +210,7 @@ export class EdgeServer {
           setTimeout(() => this.server.closeAllConnections(), this.#config.shutdownTimeout * 1000).unref();
         }
       }).then(async () => {
+        this.#http.close();
         await this.#access?.close();
         await this.#error.close();
       });
@@ -260,7 +281,7 @@ export class EdgeServer {
       void routed.then(() => {
         this.#inflight--;
         const status = !res.writableFinished && (log.status === 0 || !res.headersSent) ? 499 : log.status || res.statusCode;
-        this.#accessLine(clientIp(req.socket), `${req.method} ${req.url} HTTP/${req.httpVersion}`, status, log.bytes, req.headers.referer, req.headers['user-agent'], log.addrs, log.times);
+        if (this.#access !== null) this.#accessLine(clientIp(req.socket), `${req.method} ${req.url} HTTP/${req.httpVersion}`, status, log.bytes, req.headers.referer, req.headers['user-agent'], log.addrs, log.times);
         if (channels.requestEnd.hasSubscribers) {
           channels.requestEnd.publish({ req, status, bytes: log.bytes, seconds: (performance.now() - started) / 1000, upstream: log.addrs });
         }
@@ -327,11 +348,11 @@ export class EdgeServer {
     }
   }
 
-  async #static(req: IncomingMessage, res: ServerResponse, location: StaticLocation, path: string, log: RequestLog): Promise<void> {
+  #static(req: IncomingMessage, res: ServerResponse, location: StaticLocation, path: string, log: RequestLog): void {
     const q = (req.url ?? '').indexOf('?');
     // $uri holds bytes as latin1 code units; file names on disk are UTF-8.
     const fsPath = Buffer.from(path, 'latin1').toString('utf8');
-    const result = await serveStatic(req, res, location, fsPath, q === -1 ? '' : (req.url ?? '').slice(q));
+    const result = serveStatic(req, res, location, fsPath, q === -1 ? '' : (req.url ?? '').slice(q));
     log.status = result.status;
     log.bytes = req.method === 'HEAD' ? 0 : result.bytes;
   }
@@ -389,11 +410,7 @@ export class EdgeServer {
     const headers = location.kind === 'proxy' ? this.#proxyHeaders(req, bodyLength, chain !== null) : {};
     const transport = location.kind === 'uwsgi' ? this.#uwsgi : this.#http;
     const tried = new Set<Peer>();
-    const clientGone = new AbortController();
-    const onClose = () => {
-      if (!res.writableFinished) clientGone.abort();
-    };
-    res.once('close', onClose);
+    const signal = clientGoneSignal(req.socket);
 
     for (;;) {
       const peer = balancer.pick(tried);
@@ -432,12 +449,12 @@ export class EdgeServer {
           clientPort: req.socket.remotePort ?? 0,
           serverName: config.serverName,
           serverPort: req.socket.localPort ?? 0,
-          signal: clientGone.signal,
+          signal,
         });
       } catch (e) {
         release();
         log.times.push((performance.now() - t0) / 1000);
-        if (clientGone.signal.aborted) {
+        if (signal.aborted) {
           log.status = 499;
           return;
         }
@@ -445,7 +462,6 @@ export class EdgeServer {
         if (!this.#upstreamFailed(req, balancer, peer, err, upstreamName, policy, retryable && tried.size < maxTries)) continue;
         return this.#respondError(req, res, err.status, log);
       }
-      finished(upstream.body, release);
       try {
         head = clientHead(upstream, location);
       } catch (e) {
@@ -466,7 +482,7 @@ export class EdgeServer {
       balancer.succeeded(peer);
       log.status = upstream.status;
       if (channels.upstreamResponse.hasSubscribers) channels.upstreamResponse.publish({ req, server: peer.server.label, status: upstream.status, buffering: head.buffering });
-      const result = await relayResponse({ req, res, location, upstream, head, clientSendTimeout: config.clientSendTimeout, tempDir: config.tempPath });
+      const result = await relayResponse({ req, res, location, upstream, head, clientSendTimeout: config.clientSendTimeout, tempDir: config.tempPath, onUpstreamDone: release });
       log.bytes = result.bytes;
       log.times.push(((result.upstreamEndedAt ?? performance.now()) - t0) / 1000);
       if (result.outcome === 'upstream-error' && result.error) {

@@ -79,3 +79,37 @@ test('a client that stops reading is dropped after client_send_timeout, and the 
   await new Promise((r) => up.sockets[0].once('close', r));
   res.destroy();
 });
+
+test('upstream_keepalive: requests reuse an idle upstream connection; 0 (the default) opens one per request', async () => {
+  const up = await startFakeHttp((_req, res) => res.end('ok'));
+  cleanups.push(() => up.close());
+  let connections = 0;
+  up.server.on('connection', () => connections++);
+  const kept = await edgeFor({ proxy_pass: up.url }, { upstream_keepalive: 4 });
+  for (let i = 0; i < 3; i++) assert.equal((await request(`${kept.url}/k${i}`)).body.toString(), 'ok');
+  assert.equal(connections, 1);
+  assert.equal(up.requests[0].headers.connection, 'keep-alive');
+  const fresh = await edgeFor({ proxy_pass: up.url });
+  for (let i = 0; i < 3; i++) assert.equal((await request(`${fresh.url}/f${i}`)).body.toString(), 'ok');
+  assert.equal(connections, 4);
+  assert.equal(up.requests[3].headers.connection, 'close');
+});
+
+test('upstream_keepalive: a GET that meets a kept-alive connection the server dropped goes again on a new one', async () => {
+  const served = new WeakSet<object>();
+  const up = await startFakeHttp((req, res) => {
+    // The server closed this idle connection just as the request arrived: no response at all.
+    if (served.has(req.socket)) return void req.socket.destroy();
+    served.add(req.socket);
+    res.end(`ok ${req.url}`);
+  });
+  cleanups.push(() => up.close());
+  const edge = await edgeFor({ proxy_pass: up.url }, { upstream_keepalive: 4 });
+  assert.equal((await request(`${edge.url}/a`)).body.toString(), 'ok /a');
+  const second = await request(`${edge.url}/b`);
+  assert.equal(second.status, 200);
+  assert.equal(second.body.toString(), 'ok /b');
+  assert.deepEqual(up.requests.map((r) => r.url), ['/a', '/b', '/b']);
+  const line = await edge.waitForAccess('GET /b ');
+  assert.match(line, /" 200 5 /);
+});

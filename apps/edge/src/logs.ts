@@ -44,10 +44,25 @@ export interface AccessEntry {
  * `127.0.0.1 - - [24/Nov/2026:16:16:57 +0000] "GET /x HTTP/1.1" 200 140 "-" "curl/7.88.1" 127.0.0.1:3031 3.032`
  */
 export function formatAccess(e: AccessEntry): string {
-  const q = (v: string | undefined) => (v ? logEscape(v) : '-');
-  const addrs = e.upstreamAddrs.length ? e.upstreamAddrs.join(', ') : '-';
-  const times = e.upstreamTimes.length ? e.upstreamTimes.map((t) => t.toFixed(3)).join(', ') : '-';
-  return `${e.remoteAddr} - - [${timeLocal(e.time)}] "${logEscape(e.request)}" ${e.status} ${e.bytes} "${q(e.referer)}" "${q(e.userAgent)}" ${addrs} ${times}\n`;
+  const q = (v: string | undefined) => (v ? escapeIfNeeded(v) : '-');
+  const addrs = e.upstreamAddrs.length === 0 ? '-' : e.upstreamAddrs.length === 1 ? e.upstreamAddrs[0] : e.upstreamAddrs.join(', ');
+  const times = e.upstreamTimes.length === 0 ? '-' : e.upstreamTimes.length === 1 ? e.upstreamTimes[0].toFixed(3) : e.upstreamTimes.map((t) => t.toFixed(3)).join(', ');
+  return `${e.remoteAddr} - - [${timeLocalCached(e.time)}] "${escapeIfNeeded(e.request)}" ${e.status} ${e.bytes} "${q(e.referer)}" "${q(e.userAgent)}" ${addrs} ${times}\n`;
+}
+
+const NEEDS_ESCAPE = /["\\]|[^\x20-\x7e]/;
+const escapeIfNeeded = (s: string): string => (NEEDS_ESCAPE.test(s) ? logEscape(s) : s);
+
+/** $time_local changes once a second; nginx formats it once a second too (ngx_time_update). */
+let cachedSecond = NaN;
+let cachedTimeLocal = '';
+function timeLocalCached(d: Date): string {
+  const second = Math.floor(d.getTime() / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedTimeLocal = timeLocal(d);
+  }
+  return cachedTimeLocal;
 }
 
 export interface ErrorContext {
@@ -75,10 +90,16 @@ export function formatError(level: 'error' | 'warn' | 'info' | 'notice' | 'alert
   return line + '\n';
 }
 
-/** A log destination: "-" (stdout/stderr), a file path (appended), or a stream given by the embedder. */
+/**
+ * A log destination: "-" (stdout/stderr), a file path (appended), or a stream given by the embedder. Lines written
+ * in one turn of the event loop go out as one write at the end of it (one syscall, or one thread-pool job for a
+ * file, instead of one per line); `close()` writes what is still pending.
+ */
 export class LogSink {
   #stream: Writable;
   readonly #owned: WriteStream | null;
+  #pending = '';
+  #scheduled = false;
   constructor(target: string | Writable, fallback: Writable) {
     if (typeof target !== 'string') {
       this.#stream = target;
@@ -94,10 +115,21 @@ export class LogSink {
     }
   }
   write(line: string): void {
-    if (!this.#stream.destroyed) this.#stream.write(line);
+    this.#pending += line;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
   }
-  /** Flushes and closes a file this sink opened. */
+  #flush = (): void => {
+    this.#scheduled = false;
+    const text = this.#pending;
+    this.#pending = '';
+    if (text !== '' && !this.#stream.destroyed) this.#stream.write(text);
+  };
+  /** Writes what is pending, and closes a file this sink opened. */
   close(): Promise<void> {
+    this.#flush();
     const s = this.#owned;
     if (!s || s.closed) return Promise.resolve();
     return new Promise((resolve) => s.end(resolve));

@@ -29,6 +29,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'client_send_timeout', scope: 'server', kind: 'time', default: '60s', nginx: 'send_timeout', help: 'Time between two successive writes to a client that does not read; the connection is closed after it.' },
   { key: 'keepalive_timeout', scope: 'server', kind: 'time', default: '75s', nginx: 'keepalive_timeout', help: 'How long an idle keep-alive client connection stays open.' },
   { key: 'large_client_header_buffers', scope: 'server', kind: 'buffers', default: '4 8k', nginx: 'large_client_header_buffers', help: 'Bounds the request head: count × size bytes in all (431 beyond).' },
+  { key: 'upstream_keepalive', scope: 'server', kind: 'int', default: 0, nginx: 'keepalive (upstream block)', help: 'Idle connections kept open to each proxy_pass server for the next requests; 0 opens a connection per request (nginx without keepalive). A request that fails on a reused connection before any response byte is sent again once on a new one, as nginx does. uwsgi upstreams always take a connection per request.' },
   { key: 'shutdown_timeout', scope: 'server', kind: 'time', default: 0, nginx: 'worker_shutdown_timeout', help: 'On SIGTERM, connections still open after this long are closed; 0 waits for every in-flight response.' },
   // Location scope.
   { key: 'prefix', scope: 'location', kind: 'string', default: '/', nginx: 'location /prefix', help: 'URI prefix this location serves; the longest matching prefix wins.' },

@@ -10,6 +10,11 @@ export interface UpstreamResponse {
   readonly headers: readonly (readonly [string, string])[];
   /** The body; it errors when the upstream closed before the length it announced. */
   readonly body: Readable;
+  /**
+   * True when the transport itself fails the body after read_timeout without a read (and stops counting while
+   * the body is paused for backpressure); the response stage then keeps no read timer of its own.
+   */
+  readonly timesOwnReads: boolean;
   /** The upstream connection, when the transport exposes it (tests observe its close). */
   readonly socket: Socket | null;
   /** Abandons the response and closes the upstream connection. */

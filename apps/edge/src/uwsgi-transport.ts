@@ -1,6 +1,6 @@
-import { uwsgiRequest, type UwsgiProtocolError } from '@tsgi/uwsgi-protocol';
+import { uwsgiRequest, type UwsgiProtocolError, type UwsgiResponse } from '@tsgi/uwsgi-protocol';
 import { EdgeUpstreamError, type UpstreamFailure, type UpstreamPhase } from './errors.js';
-import type { Transport, UpstreamAttempt } from './transport.js';
+import type { Transport, UpstreamAttempt, UpstreamResponse } from './transport.js';
 
 function phaseOf(err: UwsgiProtocolError): UpstreamPhase {
   const t = err.logText ?? '';
@@ -31,33 +31,36 @@ export function upstreamErrorFromUwsgi(err: unknown): EdgeUpstreamError {
 
 /** uwsgi upstreams through @tsgi/uwsgi-protocol's client: one connection per request, close-delimited body. */
 export function createUwsgiTransport(varsOf: (attempt: UpstreamAttempt) => [string, string][]): Transport {
-  return async (attempt) => {
+  return (attempt) => {
     const loc = attempt.location;
-    let response;
-    try {
-      response = await uwsgiRequest(attempt.server.address as { host: string; port: number } | { path: string }, {
-        vars: varsOf(attempt),
-        body: attempt.body,
-        modifier1: loc.modifier1,
-        modifier2: loc.modifier2,
-        connectTimeout: loc.connectTimeout,
-        sendTimeout: loc.sendTimeout,
-        readTimeout: loc.readTimeout,
-        maxHeaderSize: Math.max(16, loc.bufferSize),
-        signal: attempt.signal,
-        highWaterMark: loc.bufferSize,
-      });
-    } catch (err) {
+    return uwsgiRequest(attempt.server.address as { host: string; port: number } | { path: string }, {
+      vars: varsOf(attempt),
+      body: attempt.body,
+      modifier1: loc.modifier1,
+      modifier2: loc.modifier2,
+      connectTimeout: loc.connectTimeout,
+      sendTimeout: loc.sendTimeout,
+      readTimeout: loc.readTimeout,
+      maxHeaderSize: Math.max(16, loc.bufferSize),
+      signal: attempt.signal,
+      highWaterMark: loc.bufferSize,
+    }).then(fromUwsgi, (err: unknown) => {
       throw upstreamErrorFromUwsgi(err);
-    }
-    const body = response.body;
-    return {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-      body,
-      socket: null,
-      destroy: () => body.destroy(),
-    };
+    });
+  };
+}
+
+function fromUwsgi(response: UwsgiResponse): UpstreamResponse {
+  const body = response.body;
+  return {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+    body,
+    // The client fails the body with TSGI_ERR_UWSGI_READ_TIMEOUT after readTimeout between two reads, and does
+    // not count while the body is paused.
+    timesOwnReads: true,
+    socket: null,
+    destroy: () => body.destroy(),
   };
 }

@@ -1,3 +1,4 @@
+import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -74,6 +75,8 @@ const HELLO_APP = join(REFERENCE_DIR, 'hello.py');
 const STREAM_APP = join(REFERENCE_DIR, 'stream.py');
 const SLEEP_APP = join(REFERENCE_DIR, 'sleep.py');
 const NODE_HELLO = fileURLToPath(new URL('./node-hello.js', import.meta.url));
+const HTTP_PROXY_BARE = fileURLToPath(new URL('./http-proxy-bare.js', import.meta.url));
+const CHUNK_APP = fileURLToPath(new URL('./chunk-stamp-app.js', import.meta.url));
 
 const HELLO_METRICS: Metric[] = [
   { key: 'rps', label: 'requests/s', unit: 'req/s', better: 'higher' },
@@ -459,6 +462,179 @@ function frameworkSide(framework: 'express' | 'hono', on: 'native' | 'tsgi'): Si
   };
 }
 
+// --- proxy_pass to an HTTP upstream: tsgi-edge vs nginx vs http-proxy-3 used bare ----------------
+// Every side keeps up to UPSTREAM_KEEPALIVE idle connections to the upstream (nginx `upstream { keepalive }`,
+// tsgi-edge `--upstream-keepalive`, a keep-alive http.Agent for http-proxy-3). Without it, a proxy whose
+// upstream closes first (http-proxy-3 and tsgi-edge send `Connection: close`, as nginx's default HTTP/1.0
+// does) leaves the upstream's side of every connection in TIME_WAIT, and at thousands of connections a second
+// on loopback new SYNs start landing on those: stalls of a second that measure the kernel, not the proxy.
+const UPSTREAM_KEEPALIVE = 32;
+
+/** The raw Node hello on the server CPU: the HTTP upstream of the proxy_pass scenarios. */
+async function startNodeHello(ctx: BenchContext): Promise<{ port: number; stop: () => Promise<unknown> }> {
+  const proc = await startProcess(process.execPath, [NODE_HELLO], { name: 'node-hello', cpu: ctx.layout.server, ready: /^node-hello listening on \d+$/ });
+  return { port: Number(/(\d+)$/.exec(proc.output().trim())![1]), stop: () => proc.stop() };
+}
+
+export const nginxProxyHello: Side = {
+  name: `nginx proxy_pass (1 worker, upstream keepalive ${UPSTREAM_KEEPALIVE}) → Node http hello`,
+  needs: ['nginx', 'wrk'],
+  async start(ctx) {
+    const hello = await startNodeHello(ctx);
+    const nginx = await startNginx({
+      locations: [{ prefix: '/', proxyPass: 'http://node_hello' }],
+      extraHttp: `upstream node_hello { server 127.0.0.1:${hello.port}; keepalive ${UPSTREAM_KEEPALIVE}; }`,
+      accessLog: false,
+      cpu: ctx.layout.server,
+    }).catch(async (err) => {
+      await hello.stop();
+      throw err;
+    });
+    return wrkTarget(ctx, nginx.url + '/', HELLO_CONNECTIONS, stopAllOf(hello.stop, () => nginx.stop()));
+  },
+  estimate: wrkEstimate,
+};
+
+export const httpProxyBareHello: Side = {
+  name: 'http-proxy-3 used bare (ProxyServer with a target and a keep-alive http.Agent) → Node http hello',
+  needs: ['wrk'],
+  async start(ctx) {
+    const hello = await startNodeHello(ctx);
+    const proxy = await startProcess(process.execPath, [HTTP_PROXY_BARE, String(hello.port), String(UPSTREAM_KEEPALIVE)], { name: 'http-proxy-bare', cpu: ctx.layout.server, ready: /^http-proxy-bare listening on \d+$/ }).catch(async (err) => {
+      await hello.stop();
+      throw err;
+    });
+    const port = /(\d+)$/.exec(proxy.output().trim())![1];
+    return wrkTarget(ctx, `http://127.0.0.1:${port}/`, HELLO_CONNECTIONS, stopAllOf(hello.stop, () => proxy.stop()));
+  },
+  estimate: wrkEstimate,
+};
+
+export const edgeProxyHello: Side = {
+  name: `tsgi-edge proxy_pass (buffering on, --upstream-keepalive ${UPSTREAM_KEEPALIVE}) → Node http hello`,
+  needs: ['wrk'],
+  programs: ['tsgi-edge'],
+  async start(ctx) {
+    const hello = await startNodeHello(ctx);
+    const edge = await startEdge(['--listen', '127.0.0.1:0', '--proxy-pass', `http://127.0.0.1:${hello.port}`, '--upstream-keepalive', String(UPSTREAM_KEEPALIVE), '--access-log', 'off'], { cpu: ctx.layout.server }).catch(async (err) => {
+      await hello.stop();
+      throw err;
+    });
+    return wrkTarget(ctx, edge.url + '/', HELLO_CONNECTIONS, stopAllOf(hello.stop, () => edge.stop()));
+  },
+  estimate: wrkEstimate,
+};
+
+// --- one streamed chunk through tsgi-edge (buffering off) vs straight from tsgi ------------------------
+
+const CHUNK_METRICS: Metric[] = [
+  { key: 'p50', label: 'chunk latency, p50', unit: 'ms', better: 'lower' },
+  { key: 'p99', label: 'chunk latency, p99', unit: 'ms', better: 'lower' },
+  { key: 'addedP50', label: 'added by tsgi-edge, p50', unit: 'ms', better: 'lower' },
+  { key: 'addedP99', label: 'added by tsgi-edge, p99', unit: 'ms', better: 'lower' },
+];
+
+/** Sequential requests per path and run, after a warm-up of CHUNK_WARMUP. */
+const chunkRequests = (ctx: BenchContext): number => (ctx.quick ? 200 : 1000);
+const CHUNK_WARMUP = 20;
+
+/**
+ * One GET of the chunk-stamp app: milliseconds from the app's yield of its stamped line to the line's arrival
+ * here (both clocks are performance.timeOrigin + performance.now() on the same machine).
+ */
+function chunkLatency(url: string, agent: Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent }, (res) => {
+      let text = '';
+      let latency: number | undefined;
+      res.setEncoding('latin1');
+      res.on('data', (chunk: string) => {
+        const at = performance.timeOrigin + performance.now();
+        text += chunk;
+        if (latency !== undefined) return;
+        const lines = text.split('\n');
+        if (lines.length >= 3) latency = at - Number(lines[1]);
+      });
+      res.on('end', () => {
+        if (res.statusCode === 200 && latency !== undefined && Number.isFinite(latency)) resolve(latency);
+        else reject(new Error(`GET ${url} answered ${res.statusCode} with ${JSON.stringify(text.slice(0, 80))}`));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The q-quantile (0..1) of unsorted samples, nearest rank. */
+function quantile(samples: readonly number[], q: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** Latencies of `n` requests on each URL, the URLs taking turns (each first every other time). */
+async function chunkLatencies(urls: readonly string[], n: number): Promise<number[][]> {
+  const agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: 1 }));
+  try {
+    for (let i = 0; i < CHUNK_WARMUP; i++) for (let u = 0; u < urls.length; u++) await chunkLatency(urls[u], agents[u]);
+    const out: number[][] = urls.map(() => []);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < urls.length; k++) {
+        const u = (i + k) % urls.length;
+        out[u].push(await chunkLatency(urls[u], agents[u]));
+      }
+    }
+    return out;
+  } finally {
+    for (const a of agents) a.destroy();
+  }
+}
+
+function chunkTsgiArgs(extra: string[]): string[] {
+  return ['--gevent', '100', '--module', CHUNK_APP, '--disable-logging', ...extra];
+}
+
+export const chunkDirect: Side = {
+  name: 'straight from tsgi --http-socket (the app yields a stamped line 2 ms after its first)',
+  needs: [],
+  programs: ['tsgi'],
+  async start(ctx) {
+    const tsgi = await startTsgi(chunkTsgiArgs(['--http-socket', '127.0.0.1:0']), { cpu: ctx.layout.server });
+    return {
+      async measure() {
+        const [direct] = await chunkLatencies([tsgi.url + '/'], chunkRequests(ctx));
+        return { p50: quantile(direct, 0.5), p99: quantile(direct, 0.99) };
+      },
+      stop: () => tsgi.stop(),
+    };
+  },
+  estimate: (ctx) => chunkRequests(ctx) * 0.004,
+};
+
+export const chunkViaEdge: Side = {
+  name: 'through tsgi-edge (buffering off, uwsgi_pass) to the same tsgi; added = this path minus the direct one, measured alternately',
+  needs: [],
+  programs: ['tsgi', 'tsgi-edge'],
+  async start(ctx) {
+    const tsgi = await startTsgi(chunkTsgiArgs(['--http-socket', '127.0.0.1:0', '--socket', '127.0.0.1:0']), { cpu: ctx.layout.server });
+    const address = tsgi.uwsgiAddress as { host: string; port: number };
+    const edge = await startEdge(['--listen', '127.0.0.1:0', '--uwsgi-pass', `${address.host}:${address.port}`, '--buffering', 'off', '--access-log', 'off'], { cpu: ctx.layout.server }).catch(async (err) => {
+      await tsgi.stop();
+      throw err;
+    });
+    return {
+      async measure() {
+        const [viaEdge, direct] = await chunkLatencies([edge.url + '/', tsgi.url + '/'], chunkRequests(ctx));
+        const p50 = quantile(viaEdge, 0.5);
+        const p99 = quantile(viaEdge, 0.99);
+        return { p50, p99, addedP50: p50 - quantile(direct, 0.5), addedP99: p99 - quantile(direct, 0.99) };
+      },
+      stop: stopAllOf(() => tsgi.stop(), () => edge.stop()),
+    };
+  },
+  estimate: (ctx) => chunkRequests(ctx) * 0.008,
+};
+
 const SLEEPER_METRICS = (n: number): Metric[] => [
   { key: 'completed', label: 'completed/s', unit: 'req/s', better: 'higher' },
   { key: 'ofIdeal', label: `of the ideal ${n.toLocaleString('en')}/s`, unit: '×', better: 'higher' },
@@ -537,6 +713,30 @@ export const SCENARIOS: Scenario[] = [
     baseline: nginxTsgiHello,
     tsgi: edgeTsgiHello,
     tsgiPlan: 'tsgi-edge → tsgi --socket',
+  },
+  {
+    id: 'edge-proxy-vs-nginx',
+    title: 'proxy_pass to an HTTP upstream (raw Node hello): tsgi-edge vs nginx (1 worker)',
+    metrics: HELLO_METRICS,
+    baseline: nginxProxyHello,
+    tsgi: edgeProxyHello,
+    tsgiPlan: 'tsgi-edge --proxy-pass',
+  },
+  {
+    id: 'edge-proxy-vs-http-proxy',
+    title: 'proxy_pass to an HTTP upstream (raw Node hello): tsgi-edge vs http-proxy-3 used bare',
+    metrics: HELLO_METRICS,
+    baseline: httpProxyBareHello,
+    tsgi: edgeProxyHello,
+    tsgiPlan: 'tsgi-edge --proxy-pass',
+  },
+  {
+    id: 'edge-chunk-latency',
+    title: 'one streamed chunk, app yield to client: through tsgi-edge (buffering off) vs straight from tsgi (goal: under 1 ms added at p99)',
+    metrics: CHUNK_METRICS,
+    baseline: chunkDirect,
+    tsgi: chunkViaEdge,
+    tsgiPlan: 'tsgi-edge --buffering off → tsgi --socket',
   },
   {
     id: 'processes-2-tsgi',
