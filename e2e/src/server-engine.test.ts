@@ -326,6 +326,22 @@ describe('startup errors', { skip }, () => {
     assert.match(output, /unable to find app module "no-such-app-anywhere"/);
   });
 
+  test('an address another program listens on: "Address already in use" and a non-zero exit, for either socket kind', async () => {
+    const other = net.createServer();
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const port = (other.address() as net.AddressInfo).port;
+    try {
+      for (const flag of ['--http-socket', '--socket']) {
+        const { code, output } = await runToExit(['--gevent', '10', flag, `127.0.0.1:${port}`, '--module', APP]);
+        assert.notEqual(code, 0);
+        assert.match(output, new RegExp(`unable to bind TCP address 127\\.0\\.0\\.1:${port}: EADDRINUSE \\(bind\\(\\): Address already in use\\)`));
+        assert.doesNotMatch(output, /tsgi ready/);
+      }
+    } finally {
+      other.close();
+    }
+  });
+
   test('an unknown flag fails with a suggestion', async () => {
     const { code, output } = await runToExit(['--gevnt', '10']);
     assert.notEqual(code, 0);

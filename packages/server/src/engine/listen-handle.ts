@@ -20,8 +20,26 @@ export interface BoundHandle {
 
 interface NativeServerHandle {
   getsockname?(out: Record<string, unknown>): number;
+  listen?(backlog: number): number;
   fd: number;
   close(cb?: () => void): void;
+}
+
+const UV_EADDRINUSE = -98;
+
+/**
+ * libuv keeps a bind()'s EADDRINUSE to itself until listen() (its "delayed error"), and the binder
+ * never listens: the workers do. So another program listening on the address would only show as
+ * workers that never accept. A throwaway socket on the same address, listened on and closed at
+ * once, brings the error out here, where uWSGI reports it too: `bind(): Address already in use`.
+ */
+function addressInUse(address: { host: string; port: number; family: number }): boolean {
+  if (address.port === 0) return false;
+  const probe = createServerHandle(address.host, address.port, address.family, undefined, 0);
+  if (typeof probe === 'number') return probe === UV_EADDRINUSE;
+  const err = probe.listen?.(1) ?? 0;
+  probe.close();
+  return err === UV_EADDRINUSE;
 }
 
 type CreateServerHandle = (
@@ -69,6 +87,9 @@ export async function bindHandle(address: SocketAddress): Promise<BoundHandle> {
       fd: handle.fd,
       close: () => handle.close(),
     };
+  }
+  if (addressInUse(address)) {
+    throw new SocketBindError(`unable to bind TCP address ${formatSocketAddress(address)}: EADDRINUSE (bind(): Address already in use)`);
   }
   const handle = createServerHandle(address.host, address.port, address.family, undefined, 0);
   if (typeof handle === 'number') {
