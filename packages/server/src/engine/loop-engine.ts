@@ -410,7 +410,9 @@ export class LoopEngine {
 
   #createHttpServer(engineSocket: EngineSocket): http.Server {
     this.#serverPorts.set(engineSocket.index, String(engineSocket.port));
-    const server = http.createServer({ keepAlive: true, noDelay: true, ServerResponse: CountingServerResponse }, (req, res) => {
+    // The counting response class only where the direct path needs its byte count: it costs a TSGI app's every response.
+    const ResponseClass = nativeHttpListenerOf(this.options.app) === undefined ? http.ServerResponse : CountingServerResponse;
+    const server = http.createServer({ keepAlive: true, noDelay: true, ServerResponse: ResponseClass }, (req, res) => {
       const core = this.#acquireCore();
       if (core < 0) {
         this.#pendingHttp.push({ req, res, socket: engineSocket });
