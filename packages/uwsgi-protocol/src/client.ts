@@ -157,8 +157,8 @@ class Exchange {
     };
     this.highWaterMark = options.highWaterMark;
     this.signal = options.signal;
-    this.socket = 'path' in address ? net.connect({ path: address.path }) : net.connect({ host: address.host ?? '127.0.0.1', port: address.port });
-    this.socket.setNoDelay?.(true);
+    // noDelay as an option: set once at connect, where setNoDelay() before connecting sets it twice.
+    this.socket = 'path' in address ? net.connect({ path: address.path }) : net.connect({ host: address.host ?? '127.0.0.1', port: address.port, noDelay: true });
   }
 
   arm(phase: Phase): void {
