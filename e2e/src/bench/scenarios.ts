@@ -333,6 +333,44 @@ function tsgiSleepers(connections: number): Side {
   };
 }
 
+/** The same sleeping requests over the uwsgi protocol, nginx in front (where tsgi serves each connection on its bare handle). */
+function nginxTsgiSleepers(connections: number): Side {
+  return {
+    name: `nginx → tsgi --gevent ${connections} --socket, app awaiting sleep(1), ${connections.toLocaleString('en')} connections`,
+    needs: ['nginx', 'wrk'],
+    programs: ['tsgi'],
+    async start(ctx) {
+      const tsgi = await startTsgi(['--gevent', String(connections), '--module', TSGI_APP, '--disable-logging', '--listen', '4096', '--socket', '127.0.0.1:0'], { cpu: ctx.layout.server });
+      const nginx = await startNginx({ locations: [{ prefix: '/', uwsgiPass: tsgi.uwsgiAddress! }], accessLog: false, workerConnections: 4 * connections + 64, cpu: ctx.layout.server }).catch(async (err) => {
+        await tsgi.stop();
+        throw err;
+      });
+      const worker = workerPid(tsgi);
+      const idle = (await readRss(worker)) ?? 0;
+      return sleepersTarget(ctx, nginx.url + '/sleep?s=1', worker, connections, idle, stopAllOf(() => tsgi.stop(), () => nginx.stop()));
+    },
+    estimate: (ctx) => ctx.sleepDuration + 1,
+  };
+}
+
+function nginxUwsgiSleepers(connections: number): Side {
+  return {
+    name: `nginx → uWSGI+gevent --gevent ${connections}, sleep(1) app, ${connections.toLocaleString('en')} connections`,
+    needs: ['nginx', 'uwsgi-gevent', 'wrk'],
+    async start(ctx) {
+      const uwsgi = await startUwsgi({ app: SLEEP_APP, gevent: connections, master: true, disableLogging: true, listen: 4096, cpu: ctx.layout.server });
+      const nginx = await startNginx({ locations: [{ prefix: '/', uwsgiPass: uwsgi.address }], accessLog: false, workerConnections: 4 * connections + 64, cpu: ctx.layout.server }).catch(async (err) => {
+        await uwsgi.stop();
+        throw err;
+      });
+      const worker = uwsgi.workerPids()[0];
+      const idle = (await readRss(worker)) ?? 0;
+      return sleepersTarget(ctx, nginx.url + '/', worker, connections, idle, stopAllOf(() => uwsgi.stop(), () => nginx.stop()));
+    },
+    estimate: (ctx) => ctx.sleepDuration + 1,
+  };
+}
+
 function uwsgiSleepersOf(connections: number): Side {
   return {
     name: `uWSGI+gevent --gevent ${connections}, sleep(1) app, ${connections.toLocaleString('en')} connections`,
@@ -705,6 +743,14 @@ export const SCENARIOS: Scenario[] = [
     baseline: uwsgiSleepersOf(10_000),
     tsgi: tsgiSleepers(10_000),
     tsgiPlan: 'tsgi --gevent 10000 --http-socket, app awaiting sleep(1)',
+  },
+  {
+    id: 'sleepers-1000-nginx',
+    title: '1,000 concurrent 1-second sleeping requests behind nginx uwsgi_pass, one worker: tsgi --socket vs uWSGI+gevent --socket',
+    metrics: SLEEPER_METRICS(SLEEPERS),
+    baseline: nginxUwsgiSleepers(SLEEPERS),
+    tsgi: nginxTsgiSleepers(SLEEPERS),
+    tsgiPlan: 'nginx → tsgi --gevent 1000 --socket, app awaiting sleep(1)',
   },
   {
     id: 'edge-vs-nginx',
