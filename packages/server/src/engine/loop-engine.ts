@@ -151,7 +151,7 @@ export class LoopEngine {
   /** uwsgi connections accepted while every core was busy: a net.Socket, or a handle to serve raw. */
   #pendingSockets: Array<{ connection: Socket | object; engineSocket: EngineSocket }> = [];
   /** Raw connections whose request head is still on its way, swept for --socket-timeout. */
-  #headWaits = new Set<RawUwsgiConnection>();
+  #headWaits = new Set<RawUwsgiConnection<EngineSocket>>();
   #headSweep: NodeJS.Timeout | null = null;
   #pendingHttp: PendingHttp[] = [];
   #accepting = false;
@@ -166,6 +166,9 @@ export class LoopEngine {
   #shared: SharedEnviron;
   #serverPorts = new Map<number, string>();
   #logsRequests: boolean;
+  /** Options every request shares, made once. */
+  #inputOptions: { timeoutSeconds: number };
+  #parserOptions: { bufferSize: number; limitPost: number };
   readonly #serve = (r: ActiveRequest): void | Promise<void> => this.#serveRequest(r);
   /** The app's native listener (fromNodeListener, fromFetch), served straight from Node's req/res on --http-socket; null until looked up. */
   #native: { listener: NativeHttpListener | undefined; options: NativeContextOptions } | null = null;
@@ -200,6 +203,8 @@ export class LoopEngine {
     }
     this.#onCore = new Array<ActiveRequest | NativeRequestContext | undefined>(options.cores).fill(undefined);
     this.#logsRequests = options.log.logsRequests !== false;
+    this.#inputOptions = { timeoutSeconds: options.socketTimeout };
+    this.#parserOptions = { bufferSize: options.bufferSize, limitPost: options.limitPost };
     this.#shared = {
       errors: { write: (text: string) => this.options.log.error(String(text).replace(/\n$/, '')), flush: () => undefined },
       multiprocess: options.multiprocess,
@@ -316,7 +321,12 @@ export class LoopEngine {
     if (this.cores.busyCount === 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
-    if (!this.isAccepting && this.#accepting) this.#updateGates();
+    if (this.#accepting && !this.#anyGateOpen()) this.#updateGates();
+  }
+
+  #anyGateOpen(): boolean {
+    for (let i = 0; i < this.#gates.length; i++) if (this.#gates[i].isOpen) return true;
+    return false;
   }
 
   #onConnection(handle: object, engineSocket: EngineSocket): void {
@@ -351,11 +361,9 @@ export class LoopEngine {
   /** A uwsgi connection on its bare handle: the head is read off it, then #onRawHead decides. */
   #startUwsgiRaw(handle: object, engineSocket: EngineSocket, core: number): void {
     const startTime = Date.now();
-    const parser = new UwsgiRequestParser({ bufferSize: this.options.bufferSize, limitPost: this.options.limitPost });
+    const parser = new UwsgiRequestParser(this.#parserOptions);
     const timeoutMs = this.options.socketTimeout * 1000;
-    const connection = new RawUwsgiConnection(handle, parser, timeoutMs > 0 ? startTime + timeoutMs : Infinity, (c, head) =>
-      this.#onRawHead(c, engineSocket, core, startTime, head),
-    );
+    const connection = new RawUwsgiConnection(handle, parser, timeoutMs > 0 ? startTime + timeoutMs : Infinity, this.#onRawHeadBound, engineSocket, core, startTime);
     if (!connection.start()) {
       this.#releaseCore(core);
       return;
@@ -378,7 +386,10 @@ export class LoopEngine {
     }
   }
 
-  #onRawHead(connection: RawUwsgiConnection, engineSocket: EngineSocket, core: number, startTime: number, head: RawHeadResult): void {
+  readonly #onRawHeadBound = (connection: RawUwsgiConnection<EngineSocket>, head: RawHeadResult): void => this.#onRawHead(connection, head);
+
+  #onRawHead(connection: RawUwsgiConnection<EngineSocket>, head: RawHeadResult): void {
+    const { context: engineSocket, core, startTime } = connection;
     this.#headWaits.delete(connection);
     if (head !== null && !(head instanceof Error) && head.contentLength === 0 && !head.chunked && classifyRequest(head).kind === 'app') {
       runNow(this.#serveUwsgiRawBound, connection, engineSocket, core, startTime, head);
@@ -394,7 +405,7 @@ export class LoopEngine {
     runNow(this.#serveUwsgiHead, connection.toSocket(), engineSocket, core, startTime, head);
   }
 
-  readonly #serveUwsgiRawBound = (connection: RawUwsgiConnection, engineSocket: EngineSocket, core: number, startTime: number, head: UwsgiRequestHead): void | Promise<void> => {
+  readonly #serveUwsgiRawBound = (connection: RawUwsgiConnection<EngineSocket>, engineSocket: EngineSocket, core: number, startTime: number, head: UwsgiRequestHead): void | Promise<void> => {
     const strip = (classifyRequest(head) as { stripScriptName: boolean }).stripScriptName;
     const sink = (protocol: string) => new RawConnectionSink(connection, protocol, this.options.socketTimeout);
     return this.#serveUwsgiApp(head, strip, sink, null, core, startTime, () => connection.remoteAddress() ?? engineSocket.name);
@@ -475,7 +486,7 @@ export class LoopEngine {
   #startHttp(req: IncomingMessage, res: ServerResponse, engineSocket: EngineSocket, core: number, now: boolean): void {
     if (this.#stopping) res.shouldKeepAlive = false;
     if (this.#startNativeHttp({ req, res, socket: engineSocket }, core, now)) return;
-    const input = new TsgiInput(req, { timeoutSeconds: this.options.socketTimeout });
+    const input = new TsgiInput(req, this.#inputOptions);
     const environ = httpEnviron(req, this.#serverPorts.get(engineSocket.index)!, this.#shared, input, core);
     const sink = new HttpResponseSink(res, this.options.socketTimeout);
     const r = new ActiveRequest(this.options.workerId, core, environ, Date.now(), environ.REQUEST_METHOD, environ.REQUEST_URI as string, environ.REMOTE_ADDR as string, sink, input, -1, 0, req);
@@ -664,8 +675,8 @@ export class LoopEngine {
     if (strip) stripScriptName(environ as Record<string, string>);
     const input =
       socket === null || (head.contentLength === 0 && !head.chunked)
-        ? new TsgiInput(null, { timeoutSeconds: this.options.socketTimeout })
-        : new TsgiInput(createBodyStream(socket, head, { limitPost: this.options.limitPost }), { timeoutSeconds: this.options.socketTimeout });
+        ? new TsgiInput(null, this.#inputOptions)
+        : new TsgiInput(createBodyStream(socket, head, { limitPost: this.options.limitPost }), this.#inputOptions);
     const shared = this.#shared;
     addTsgiKeys(environ, { input, errors: shared.errors, multiprocess: shared.multiprocess, core, greenlet: undefined, uwsgiVersion: shared.uwsgiVersion });
     const env = environ as Environ;

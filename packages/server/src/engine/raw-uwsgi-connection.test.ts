@@ -48,7 +48,7 @@ describe('RawUwsgiConnection', { skip: rawStreams === null ? 'no stream binding 
       assert.ok(isRawStreamHandle(handle));
       let resolveHead!: (head: RawHeadResult) => void;
       const head = new Promise<RawHeadResult>((resolve) => (resolveHead = resolve));
-      const connection = new RawUwsgiConnection(handle, new UwsgiRequestParser(), Date.now() + 5000, (_, result) => resolveHead(result));
+      const connection = new RawUwsgiConnection<unknown>(handle, new UwsgiRequestParser(), Date.now() + 5000, (_, result) => resolveHead(result), undefined);
       assert.ok(connection.start());
       accepted(connection, head);
     });

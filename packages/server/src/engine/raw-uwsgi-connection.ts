@@ -35,7 +35,7 @@ interface StreamHandle {
   writeBuffer(req: WriteReq, data: Buffer): number;
   close(callback?: () => void): void;
   getpeername?(out: { address?: string }): number;
-  [CONNECTION]?: RawUwsgiConnection;
+  [CONNECTION]?: RawUwsgiConnection<any>;
 }
 
 interface StreamBinding {
@@ -86,23 +86,40 @@ function onWriteComplete(this: WriteReq): void {
 
 export type RawHeadResult = UwsgiRequestHead | Error | null;
 
-/** One accepted uwsgi connection, read and answered on its stream handle. */
-export class RawUwsgiConnection {
+/**
+ * One accepted uwsgi connection, read and answered on its stream handle. `context`, `core` and
+ * `startTime` are the engine's, kept here so that one shared head callback serves every connection.
+ */
+export class RawUwsgiConnection<C = unknown> {
   readonly handle: StreamHandle;
   /** Epoch milliseconds after which a head still incomplete is a read timeout. */
   readonly deadline: number;
+  readonly context: C;
+  readonly core: number;
+  readonly startTime: number;
   #parser: UwsgiRequestParser;
-  #onHead: (connection: RawUwsgiConnection, head: RawHeadResult) => void;
+  #onHead: (connection: RawUwsgiConnection<C>, head: RawHeadResult) => void;
   #reading = false;
   #headDone = false;
   #closed = false;
   #socket: net.Socket | null = null;
 
-  constructor(handle: object, parser: UwsgiRequestParser, deadline: number, onHead: (connection: RawUwsgiConnection, head: RawHeadResult) => void) {
+  constructor(
+    handle: object,
+    parser: UwsgiRequestParser,
+    deadline: number,
+    onHead: (connection: RawUwsgiConnection<C>, head: RawHeadResult) => void,
+    context: C,
+    core = -1,
+    startTime = 0,
+  ) {
     this.handle = handle as StreamHandle;
     this.#parser = parser;
     this.deadline = deadline;
     this.#onHead = onHead;
+    this.context = context;
+    this.core = core;
+    this.startTime = startTime;
   }
 
   /** Starts reading the head; false when the handle refused (the connection is then closed). */
@@ -217,13 +234,13 @@ export class RawConnectionSink implements ResponseSink {
   headerBytes = 0;
   headerCount = 0;
   #trailers: HeaderPair[] | undefined = undefined;
-  #connection: RawUwsgiConnection;
+  #connection: RawUwsgiConnection<any>;
   #protocol: string;
   #timeoutSeconds: number;
   #gone = false;
   #socketSink: RawSocketSink | null = null;
 
-  constructor(connection: RawUwsgiConnection, serverProtocol: string, timeoutSeconds: number) {
+  constructor(connection: RawUwsgiConnection<any>, serverProtocol: string, timeoutSeconds: number) {
     this.#connection = connection;
     this.#protocol = serverProtocol || 'HTTP/1.0';
     this.#timeoutSeconds = timeoutSeconds;
