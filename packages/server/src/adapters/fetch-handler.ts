@@ -7,7 +7,7 @@ import type { Environ } from '../engine/environ.js';
 import type { TsgiApplication } from '../engine/request-runner.js';
 import { AdapterArgumentError, FetchResponseError } from './errors.js';
 import { hasRequestBody, requestHost, requestTarget } from './environ-request.js';
-import { fetchNativeListener } from './fetch-native.js';
+import { fetchNativeListener, isResponseLike } from './fetch-native.js';
 import { withNativeHttpListener } from './native-http.js';
 
 /** A fetch-style handler: Hono's `app.fetch`, itty-router, Bun's and Deno's `fetch(request)`. It also gets the environ. */
@@ -30,18 +30,6 @@ function bodyStream(input: AsyncIterable<Buffer>): ReadableStream<Uint8Array> {
       await iterator?.return?.();
     },
   });
-}
-
-function isResponseLike(value: unknown): value is Response {
-  if (value instanceof Response) return true;
-  // Another realm's or another undici's Response: same shape.
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Response).status === 'number' &&
-    typeof (value as Response).headers?.forEach === 'function' &&
-    'body' in value
-  );
 }
 
 /** Waits for `promise` as a hub wait, so kill() and --harakiri interrupt an app stuck in it. */

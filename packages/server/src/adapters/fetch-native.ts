@@ -41,7 +41,8 @@ export function knownBody(response: Response): string | Uint8Array | null {
 /** Statuses whose responses carry no body, so no Content-Length: 0 either. */
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
-function isResponseLike(value: unknown): value is Response {
+/** A Response, or another realm's or another undici's Response (same shape). */
+export function isResponseLike(value: unknown): value is Response {
   if (value instanceof Response) return true;
   return (
     typeof value === 'object' &&

@@ -391,9 +391,12 @@ export class LoopEngine {
   #onRawHead(connection: RawUwsgiConnection<EngineSocket>, head: RawHeadResult): void {
     const { context: engineSocket, core, startTime } = connection;
     this.#headWaits.delete(connection);
-    if (head !== null && !(head instanceof Error) && head.contentLength === 0 && !head.chunked && classifyRequest(head).kind === 'app') {
-      runNow(this.#serveUwsgiRawBound, connection, engineSocket, core, startTime, head);
-      return;
+    if (head !== null && !(head instanceof Error) && head.contentLength === 0 && !head.chunked) {
+      const kind = classifyRequest(head);
+      if (kind.kind === 'app') {
+        runNow(this.#serveUwsgiRawBound, connection, head, kind.stripScriptName);
+        return;
+      }
     }
     if (head === null || head instanceof Error) {
       // Logged (with the peer's address) and closed without a net.Socket ever being made.
@@ -405,10 +408,9 @@ export class LoopEngine {
     runNow(this.#serveUwsgiHead, connection.toSocket(), engineSocket, core, startTime, head);
   }
 
-  readonly #serveUwsgiRawBound = (connection: RawUwsgiConnection<EngineSocket>, engineSocket: EngineSocket, core: number, startTime: number, head: UwsgiRequestHead): void | Promise<void> => {
-    const strip = (classifyRequest(head) as { stripScriptName: boolean }).stripScriptName;
+  readonly #serveUwsgiRawBound = (connection: RawUwsgiConnection<EngineSocket>, head: UwsgiRequestHead, strip: boolean): void | Promise<void> => {
     const sink = (protocol: string) => new RawConnectionSink(connection, protocol, this.options.socketTimeout);
-    return this.#serveUwsgiApp(head, strip, sink, null, core, startTime, () => connection.remoteAddress() ?? engineSocket.name);
+    return this.#serveUwsgiApp(head, strip, sink, null, connection.core, connection.startTime, () => connection.remoteAddress() ?? connection.context.name);
   };
 
   #logHeadError(head: Error, remote: string, engineSocket: EngineSocket, core: number): void {
@@ -632,11 +634,6 @@ export class LoopEngine {
     if (this.#logsRequests) this.options.log.request(record);
     this.#releaseCore(ctx.core);
     this.options.onRequestDone?.();
-  }
-
-  #environ(vars: Record<string, unknown>, input: TsgiInput, core: number): Environ {
-    const shared = this.#shared;
-    return addTsgiKeys(vars, { input, errors: shared.errors, multiprocess: shared.multiprocess, core, greenlet: undefined, uwsgiVersion: shared.uwsgiVersion });
   }
 
   readonly #serveUwsgiHead = (socket: Socket, engineSocket: EngineSocket, core: number, startTime: number, head: UwsgiRequestHead | Error | null): void | Promise<void> =>
