@@ -614,6 +614,59 @@ describe('getCurrent', () => {
     );
   });
 
+  it('follows a greenlet through then() callbacks, thenables, Promise.all and async iterators', async () => {
+    const seen: string[] = [];
+    const mark = (what: string) => seen.push(`${what}:${getCurrent() === g ? 'g' : getCurrent().name}`);
+    const thenable = { then: (resolve: (v: number) => void) => setImmediate(() => resolve(1)) };
+    async function* ticks(): AsyncGenerator<number> {
+      yield 1;
+      await nodeSleep(1);
+      mark('inside generator');
+      yield 2;
+    }
+    const g = spawn(async () => {
+      await Promise.resolve().then(() => mark('then'));
+      await thenable;
+      mark('after thenable');
+      await Promise.all([nodeSleep(1), readFile(new URL(import.meta.url))]);
+      mark('after Promise.all');
+      for await (const _ of ticks()) mark('loop');
+      await nodeSleep(1).finally(() => mark('finally'));
+    });
+    await g.join();
+    assert.deepEqual(seen, ['then:g', 'after thenable:g', 'after Promise.all:g', 'loop:g', 'inside generator:g', 'loop:g', 'finally:g']);
+  });
+
+  it('runs callbacks Node calls from its loop (timers, nextTick, I/O) in the hub, as gevent runs callbacks', async () => {
+    const seen: Array<[string, Greenlet]> = [];
+    const server = createServer((socket) => socket.end('x'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const g = spawn(async () => {
+      const fired = new Event();
+      let left = 4;
+      const note = (what: string) => () => {
+        seen.push([what, getCurrent()]);
+        if (--left === 0) fired.set();
+      };
+      setTimeout(note('setTimeout'), 1);
+      setImmediate(note('setImmediate'));
+      process.nextTick(note('nextTick'));
+      const { connect } = await import('node:net');
+      connect(port, '127.0.0.1').on('data', note('socket data'));
+      await fired.wait(5);
+      return getCurrent();
+    });
+    assert.equal(await g.get(), g);
+    server.close();
+    assert.deepEqual(seen.map(([what, c]) => [what, c === getHub().main ? 'main' : c === g ? 'g' : c.name]).sort(), [
+      ['nextTick', 'main'],
+      ['setImmediate', 'main'],
+      ['setTimeout', 'main'],
+      ['socket data', 'main'],
+    ]);
+  });
+
   it('inherits the spawner async context (other AsyncLocalStorage stores flow in)', async () => {
     const requestContext = new AsyncLocalStorage<string>();
     const g = requestContext.run('request-1', () =>

@@ -96,22 +96,9 @@ function startNext(): void {
   if (g._state === State.Scheduled) enterAndStart(g);
 }
 
-/*
- * With AsyncContextFrame (Node 24), AsyncLocalStorage.run() makes two frames, one to enter and one
- * to restore, each a copy of the current one. Our callers are promise reactions, after which V8
- * clears the frame, so entering once is enough there. With async_hooks (Node 20) enterWith() would
- * write into whatever resource is current, so run() it is.
- */
-const frameBased = !('kResourceStore' in greenletStorage);
-
 /** Runs the body in the greenlet's own context: the reaction's (the spawner's), with `g` current. */
 function enterAndStart(g: Greenlet<any>): void {
-  if (frameBased) {
-    greenletStorage.enterWith(g);
-    startBody(g);
-  } else {
-    greenletStorage.run(g, startBody, g);
-  }
+  greenletStorage.run(g, startBody, g);
 }
 
 function startBody(g: Greenlet<any>): void {
@@ -593,7 +580,6 @@ export function runNow<A extends unknown[], R>(fn: (...args: A) => R, ...args: A
   const g = create<Awaited<R>>(fn, args);
   g._state = State.Scheduled;
   if (spawnHooks.length !== 0 || spawnChannel.hasSubscribers) g._announce();
-  // run(), not enterWith(): the caller is no promise reaction, so its context must be restored.
   greenletStorage.run(g, startBody, g);
   return g;
 }

@@ -1,9 +1,9 @@
 /**
- * The hub: the greenlet AsyncLocalStorage, the callback queue drained once per loop turn, the timer
- * heap armed with a single Node timer, the one wait primitive every blocking operation goes
- * through, and error reporting. Greenlets themselves live in greenlet.ts.
+ * The hub: the callback queue drained once per loop turn, the timer heap armed with a single Node
+ * timer, the one wait primitive every blocking operation goes through, and error reporting.
+ * Greenlets themselves live in greenlet.ts, the current-greenlet storage in greenlet-context.ts.
  */
-import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import { AsyncResource } from 'node:async_hooks';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
@@ -12,9 +12,9 @@ import { InvalidArgumentError } from './errors.js';
 import { TimerHeap, type TimerEntry } from './timer-heap.js';
 import type { BlockingMonitor, MonitorOptions } from './monitor.js';
 import { startBlockingMonitor } from './monitor.js';
+import { greenletStorage } from './greenlet-context.js';
 
-/** The current greenlet of every async context. Outside any greenlet the store is undefined. */
-export const greenletStorage = new AsyncLocalStorage<Greenlet<any>>();
+export { greenletStorage };
 
 /** Marks "no pending exception" (an exception may be any value, even undefined). */
 export const NONE: unique symbol = Symbol('tsgi.hub.none');

@@ -42,13 +42,10 @@ interface Frame {
 const frames = new AsyncLocalStorage<Frame>();
 const inherited = new WeakSet<Store>();
 
-/*
- * The hub's greenlet storage and our frame storage keep Node's own methods as own properties, so
- * the hub's getCurrent() pays nothing for the patch and the patch cannot recurse into itself.
- */
-const exempt: Store[] = [greenletStorage as Store, frames as Store];
+/* Our frame storage keeps Node's own methods as own properties, so the patch cannot recurse into itself. */
+const exempt: Store[] = [frames as Store];
 
-const ownerNow = (): Greenlet<any> | null => (original.getStore.call(greenletStorage as Store) as Greenlet<any> | undefined) ?? null;
+const ownerNow = (): Greenlet<any> | null => greenletStorage.getStore() ?? null;
 const frameNow = (): Frame | undefined => original.getStore.call(frames as Store) as Frame | undefined;
 
 /** The values the current code may see, as a map it may extend (copied). */

@@ -66,6 +66,17 @@ describe('patchTimers', () => {
     patchTimers();
     const g = spawn(() => new Promise<unknown>((resolve) => setTimeout(() => resolve(getCurrent()), 1)));
     assert.equal(await g.get(), g);
+    const h = spawn(async () => {
+      const viaImmediate = await new Promise<unknown>((resolve) => setImmediate(() => resolve(getCurrent())));
+      const viaInterval = await new Promise<unknown>((resolve) => {
+        const t = setInterval(() => {
+          clearInterval(t);
+          resolve(getCurrent());
+        }, 1);
+      });
+      return [viaImmediate, viaInterval];
+    });
+    assert.deepEqual(await h.get(), [h, h]);
     const main = await new Promise<unknown>((resolve) => setTimeout(() => resolve(getCurrent()), 1));
     assert.equal(main, getCurrent());
   });

@@ -1,7 +1,7 @@
 /**
- * patchTimers(): timers become owned by the greenlet that creates them. Their callbacks already run
- * in the creator's async context (Node carries it); what the patch adds is that killing the greenlet
- * clears every timer it still owns, and that the promise timers are killable hub waits.
+ * patchTimers(): timers become owned by the greenlet that creates them: their callbacks run with it
+ * current, killing the greenlet clears every timer it still owns, and the promise timers are
+ * killable hub waits.
  */
 import { syncBuiltinESMExports } from 'node:module';
 import nodeTimers from 'node:timers';
@@ -61,7 +61,7 @@ function ownedBy(g: Greenlet<any>): Owned {
 
 /*
  * Fired and cleared timers are dropped lazily, when a greenlet's set doubles, so a greenlet that
- * makes timers all its life holds only the live ones and a timer costs no wrapper closure.
+ * makes timers all its life holds only the live ones, without a cleanup closure per timer.
  */
 function remember<T extends object>(set: Set<T>, rec: Owned, t: T): void {
   set.add(t);
@@ -76,33 +76,40 @@ function ownable(g: Greenlet<any> | undefined): g is Greenlet<any> {
   return g !== undefined && !g.dead && !isKilled(g);
 }
 
+/**
+ * The callback, run with `g` current. The hub carries the current greenlet across promise
+ * continuations only (see @tsgi/hub's greenlet-context.ts); a timer's callback is no continuation.
+ */
+function inGreenlet(g: Greenlet<any>, callback: (...args: any[]) => void): (this: unknown, ...args: any[]) => void {
+  return function (this: unknown, ...args: any[]): void {
+    greenletStorage.run(g, () => callback.apply(this, args));
+  };
+}
+
 function patchedSetTimeout(this: unknown, callback: (...args: any[]) => void, ms?: number, ...args: any[]): NodeJS.Timeout {
-  const t = args.length === 0 ? o.setTimeout(callback, ms) : o.setTimeout(callback, ms, ...args);
   const g = greenletStorage.getStore();
-  if (ownable(g)) {
-    const rec = ownedBy(g);
-    remember(rec.timeouts, rec, t);
-  }
+  if (!ownable(g) || typeof callback !== 'function') return args.length === 0 ? o.setTimeout(callback, ms) : o.setTimeout(callback, ms, ...args);
+  const t = o.setTimeout(inGreenlet(g, callback), ms, ...args);
+  const rec = ownedBy(g);
+  remember(rec.timeouts, rec, t);
   return t;
 }
 
 function patchedSetInterval(this: unknown, callback: (...args: any[]) => void, ms?: number, ...args: any[]): NodeJS.Timeout {
-  const t = args.length === 0 ? o.setInterval(callback, ms) : o.setInterval(callback, ms, ...args);
   const g = greenletStorage.getStore();
-  if (ownable(g)) {
-    const rec = ownedBy(g);
-    remember(rec.timeouts, rec, t);
-  }
+  if (!ownable(g) || typeof callback !== 'function') return args.length === 0 ? o.setInterval(callback, ms) : o.setInterval(callback, ms, ...args);
+  const t = o.setInterval(inGreenlet(g, callback), ms, ...args);
+  const rec = ownedBy(g);
+  remember(rec.timeouts, rec, t);
   return t;
 }
 
 function patchedSetImmediate(this: unknown, callback: (...args: any[]) => void, ...args: any[]): NodeJS.Immediate {
-  const i = args.length === 0 ? o.setImmediate(callback) : o.setImmediate(callback, ...args);
   const g = greenletStorage.getStore();
-  if (ownable(g)) {
-    const rec = ownedBy(g);
-    remember(rec.immediates, rec, i);
-  }
+  if (!ownable(g) || typeof callback !== 'function') return args.length === 0 ? o.setImmediate(callback) : o.setImmediate(callback, ...args);
+  const i = o.setImmediate(inGreenlet(g, callback), ...args);
+  const rec = ownedBy(g);
+  remember(rec.immediates, rec, i);
   return i;
 }
 
