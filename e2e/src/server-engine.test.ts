@@ -270,6 +270,29 @@ describe('responses known up front', { skip }, () => {
     }
   });
 
+  test('a string body goes out as UTF-8 with its length in bytes, through --http-socket and --socket', async () => {
+    const tsgi = await startTsgi(['--gevent', '10', '--http-socket', '127.0.0.1:0', '--socket', '127.0.0.1:0', '--module', join(REPO_ROOT, 'e2e', 'apps', 'whole-body-app.ts')]);
+    try {
+      const expected: Record<string, string> = { '/string': 'h\u00e9llo \u20ac', '/list-of-one': '\u20ac uro', '/list': '\u00e9 \u20ac z', '/bytes': 'b\u00fdtes' };
+      for (const [path, text] of Object.entries(expected)) {
+        const bytes = Buffer.byteLength(text);
+        const logged = new RegExp(`GET ${path.replace('/', '\\/')} => generated ${bytes} bytes .*\\(HTTP/1\\.1 200\\)`);
+        let mark = tsgi.lines().length;
+        const res = await fetch(tsgi.url + path);
+        assert.equal(await res.text(), text, path);
+        assert.equal(res.headers.get('content-length'), String(bytes), path);
+        await tsgi.waitForLine(logged, 5, mark);
+        mark = tsgi.lines().length;
+        const viaUwsgi = await uwsgiRequest(tsgi.uwsgiAddress as { host: string; port: number }, { vars: nginxLikeVars(path) });
+        assert.equal(viaUwsgi.status, 200);
+        assert.equal((await readAll(viaUwsgi.body as unknown as NodeJS.ReadableStream)).toString('utf8'), text, path);
+        await tsgi.waitForLine(logged, 5, mark);
+      }
+    } finally {
+      await tsgi.stop();
+    }
+  });
+
   test('a body the app never reads does not leak into the next request on a keep-alive connection (also pipelined)', async () => {
     const tsgi = await startTsgi(['--gevent', '10', '--http-socket', '127.0.0.1:0', '--module', join(REPO_ROOT, 'e2e', 'apps', 'hello-app.ts')]);
     try {

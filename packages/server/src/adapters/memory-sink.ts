@@ -64,8 +64,8 @@ export class MemorySink implements ResponseSink {
     });
   }
 
-  async sendComplete(status: string, headers: HeaderPair[], body: Buffer): Promise<void> {
-    await this.sendHeaders(status, headers, body);
+  async sendComplete(status: string, headers: HeaderPair[], body: Buffer | string): Promise<void> {
+    await this.sendHeaders(status, headers, typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
     await this.end();
   }
 

@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { UwsgiRequestHead, UwsgiRequestParser } from '@tsgi/uwsgi-protocol';
 import { ClientDisconnectedError } from '../errors.js';
 import type { HeaderPair, ResponseSink } from './response-sink.js';
-import { RawSocketSink } from './response-sink.js';
+import { RawSocketSink, wholeResponse } from './response-sink.js';
 
 /*
  * A uwsgi connection served on its libuv stream handle, without a net.Socket.
@@ -275,25 +275,19 @@ export class RawConnectionSink implements ResponseSink {
     return this.#onSocket().disconnected;
   }
 
-  sendComplete(status: string, headers: HeaderPair[], body: Buffer): void {
+  sendComplete(status: string, headers: HeaderPair[], body: Buffer | string): void {
     if (this.#socketSink !== null) {
       this.#socketSink.sendComplete(status, headers, body);
       this.#copyCounters();
       return;
     }
     if (this.#gone || this.#connection.closed) throw new ClientDisconnectedError('Broken pipe');
-    let head = `${this.#protocol} ${status}\r\n`;
-    for (let i = 0; i < headers.length; i++) head += `${headers[i][0]}: ${headers[i][1]}\r\n`;
-    head += '\r\n';
-    const headBytes = Buffer.byteLength(head, 'latin1');
-    const data = Buffer.allocUnsafe(headBytes + body.length);
-    data.write(head, 0, headBytes, 'latin1');
-    body.copy(data, headBytes);
+    const data = wholeResponse(this.#protocol, status, headers, body);
     this.headerCount = headers.length;
-    this.headerBytes = headBytes;
-    this.bodyBytes = body.length;
+    this.headerBytes = data.headBytes;
+    this.bodyBytes = data.bodyBytes;
     this.headersSent = true;
-    if (!this.#connection.writeAndClose(data)) {
+    if (!this.#connection.writeAndClose(data.bytes)) {
       this.#gone = true;
       throw new ClientDisconnectedError('Broken pipe');
     }

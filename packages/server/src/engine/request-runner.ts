@@ -203,16 +203,20 @@ export class RequestRunner {
   }
 
   /**
-   * The body as one Buffer when it is known up front (a string, bytes, or an array of them) and
+   * The body as one string or Buffer when it is known up front (a string, bytes, or an array of them) and
    * nothing went out yet; null when it must be streamed. Such a response goes out in one write.
    */
-  #wholeBody(body: ResponseBody): Buffer | null {
+  #wholeBody(body: ResponseBody): Buffer | string | null {
     if (this.#status === undefined || this.#sink.headersSent || this.#writes > 0) return null;
     if (this.#sink.trailers !== undefined && this.#sink.trailers.length > 0) return null;
-    if (typeof body === 'string') return Buffer.from(body, 'utf8');
+    if (typeof body === 'string') return body;
     if (body instanceof Uint8Array) return toBuffer(body);
     if (!Array.isArray(body)) return null;
-    if (body.length === 1 && (typeof body[0] === 'string' || body[0] instanceof Uint8Array)) return toBuffer(body[0]);
+    if (body.length === 1) {
+      const only: unknown = body[0];
+      if (typeof only === 'string') return only;
+      if (only instanceof Uint8Array) return toBuffer(only);
+    }
     const parts: Buffer[] = [];
     for (const item of body) {
       if (typeof item !== 'string' && !(item instanceof Uint8Array)) return null;

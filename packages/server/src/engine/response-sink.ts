@@ -21,9 +21,10 @@ export interface ResponseSink {
   write(chunk: Buffer): Promise<void>;
   /**
    * Sends a whole response known up front (status, headers, body) in one write, and finishes it.
-   * The engine's sinks do it synchronously (and throw ClientDisconnectedError synchronously).
+   * The engine's sinks do it synchronously (and throw ClientDisconnectedError synchronously). A
+   * string body is sent as UTF-8.
    */
-  sendComplete(status: string, headers: HeaderPair[], body: Buffer): void | Promise<void>;
+  sendComplete(status: string, headers: HeaderPair[], body: Buffer | string): void | Promise<void>;
   /** Finishes the response cleanly. */
   end(): Promise<void>;
   /** Ends the connection without a clean end, so the client sees a truncated response as such. */
@@ -146,22 +147,16 @@ export class RawSocketSink implements ResponseSink {
     });
   }
 
-  sendComplete(status: string, headers: HeaderPair[], body: Buffer): void {
+  sendComplete(status: string, headers: HeaderPair[], body: Buffer | string): void {
     this.headerCount = headers.length;
-    let head = `${this.#protocol} ${status}\r\n`;
-    for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
-    head += '\r\n';
-    const headBytes = Buffer.byteLength(head, 'latin1');
-    const data = Buffer.allocUnsafe(headBytes + body.length);
-    data.write(head, 0, 'latin1');
-    body.copy(data, headBytes);
-    this.headerBytes = headBytes;
-    this.bodyBytes = body.length;
+    const data = wholeResponse(this.#protocol, status, headers, body);
+    this.headerBytes = data.headBytes;
+    this.bodyBytes = data.bodyBytes;
     this.headersSent = true;
     this.#ended = true;
     const socket = this.#socket;
     if (this.clientGone || socket.destroyed || !socket.writable) throw new ClientDisconnectedError('Broken pipe');
-    socket.end(data);
+    socket.end(data.bytes);
   }
 
   /** A uwsgi response is delimited by the connection's close, so there is no place for trailers: they are dropped. */
@@ -174,6 +169,20 @@ export class RawSocketSink implements ResponseSink {
   abort(): void {
     this.#socket.destroy();
   }
+}
+
+/** A whole uwsgi-socket response (status line, headers, body) as the one buffer it is written in. */
+export function wholeResponse(protocol: string, status: string, headers: HeaderPair[], body: Buffer | string): { bytes: Buffer; headBytes: number; bodyBytes: number } {
+  let head = `${protocol} ${status}\r\n`;
+  for (let i = 0; i < headers.length; i++) head += `${headers[i][0]}: ${headers[i][1]}\r\n`;
+  head += '\r\n';
+  const headBytes = Buffer.byteLength(head, 'latin1');
+  const bodyBytes = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  const bytes = Buffer.allocUnsafe(headBytes + bodyBytes);
+  bytes.write(head, 0, headBytes, 'latin1');
+  if (typeof body === 'string') bytes.write(body, headBytes, bodyBytes, 'utf8');
+  else body.copy(bytes, headBytes);
+  return { bytes, headBytes, bodyBytes };
 }
 
 /** A response written through Node's HTTP server (keep-alive, chunked when no length is given). */
@@ -265,7 +274,7 @@ export class HttpResponseSink implements ResponseSink {
     });
   }
 
-  sendComplete(status: string, headers: HeaderPair[], body: Buffer): void {
+  sendComplete(status: string, headers: HeaderPair[], body: Buffer | string): void {
     const res = this.#res;
     if (this.clientGone) throw new ClientDisconnectedError('Broken pipe');
     this.headerCount = headers.length;
@@ -279,12 +288,14 @@ export class HttpResponseSink implements ResponseSink {
       bytes += name.length + value.length + 4;
       if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
     }
-    // The whole body is known: a length instead of chunked encoding, and one write on the wire.
-    if (!hasLength) flat.push('Content-Length', String(body.length));
+    const bodyBytes = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+    // The whole body is known: a length instead of chunked encoding, and one write on the wire (a
+    // string body even one string: Node joins it to the head).
+    if (!hasLength) flat.push('Content-Length', String(bodyBytes));
     res.writeHead(statusCode(status), status.slice(4), flat);
     this.headerBytes = bytes + status.length + 13;
     this.headersSent = true;
-    this.bodyBytes = body.length;
+    this.bodyBytes = bodyBytes;
     res.end(body);
   }
 
