@@ -133,6 +133,7 @@ class Exchange implements LinkEvents {
   phase: Phase = 'connect';
   timer: NodeJS.Timeout | null = null;
   timerPhase: Phase = 'connect';
+  timerMs = 0;
   headChunks: Buffer[] = [];
   headBytes = 0;
   body: ResponseBody | null = null;
@@ -161,16 +162,22 @@ class Exchange implements LinkEvents {
     this.signal = options.signal;
   }
 
+  /** (Re)starts the timeout of `phase`; a running timer of the same length is restarted, not replaced. */
   arm(phase: Phase): void {
-    if (this.timer !== null && this.timerPhase === phase) {
+    const ms = phase === 'connect' ? this.timeouts.connect : phase === 'send' ? this.timeouts.send : this.timeouts.read;
+    this.timerPhase = phase;
+    if (this.timer !== null && this.timerMs === ms) {
       this.timer.refresh();
       return;
     }
     this.disarm();
-    const ms = phase === 'connect' ? this.timeouts.connect : phase === 'send' ? this.timeouts.send : this.timeouts.read;
-    this.timerPhase = phase;
-    this.timer = setTimeout(() => this.fail(timeoutError(phase, this.address, ms / 1000)), ms);
+    this.timerMs = ms;
+    this.timer = setTimeout(this.onTimeout, ms);
   }
+
+  onTimeout = (): void => {
+    this.fail(timeoutError(this.timerPhase, this.address, this.timerMs / 1000));
+  };
 
   disarm(): void {
     if (this.timer !== null) {
@@ -209,10 +216,10 @@ class Exchange implements LinkEvents {
 
   onConnect(): void {
     this.phase = 'send';
-    this.disarm();
     // writes made while connecting were only queued: their timers start now
     if (this.requestSent) this.arm('read-header');
     else if (this.link.needsDrain) this.arm('send');
+    else this.disarm();
   }
 
   onData(chunk: Buffer): void {

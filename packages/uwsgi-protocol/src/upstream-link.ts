@@ -209,7 +209,8 @@ class RawLink implements Link {
   #paused = false;
   #closed = false;
 
-  constructor(address: UwsgiAddress, events: LinkEvents) {
+  /** `family`: 4 or 6 for TCP (the host is an IP address), unused for a unix socket. */
+  constructor(address: UwsgiAddress, family: number, events: LinkEvents) {
     const b = raw!;
     this.events = events;
     const isPipe = 'path' in address;
@@ -233,7 +234,7 @@ class RawLink implements Link {
       req.address = host;
       req.port = address.port;
       handle.setNoDelay!(true);
-      err = net.isIPv6(host) ? handle.connect6!(req, host, address.port) : handle.connect(req, host, address.port);
+      err = family === 6 ? handle.connect6!(req, host, address.port) : handle.connect(req, host, address.port);
     }
     if (err !== 0) {
       const error = uvError(err, 'connect', this.#address, this.#port);
@@ -341,6 +342,8 @@ class RawLink implements Link {
 
 /** Opens a connection to `address`: on a bare handle when possible, else through net.Socket. */
 export function openLink(address: UwsgiAddress, events: LinkEvents): Link {
-  if (raw !== null && ('path' in address || net.isIP(address.host ?? '127.0.0.1') !== 0)) return new RawLink(address, events);
-  return new SocketLink(address, events);
+  if (raw === null) return new SocketLink(address, events);
+  if ('path' in address) return new RawLink(address, 0, events);
+  const family = net.isIP(address.host ?? '127.0.0.1');
+  return family === 0 ? new SocketLink(address, events) : new RawLink(address, family, events);
 }
