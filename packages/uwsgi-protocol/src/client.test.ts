@@ -209,6 +209,9 @@ describe('uwsgiRequest', () => {
       assert.equal((await collect(steady.body)).toString(), '012345');
       const silent = await rejectsWithCode(uwsgiRequest({ port: server.port }, { vars: { PATH_INFO: '/silent' }, readTimeout: 0.2 }), 'TSGI_ERR_UWSGI_READ_TIMEOUT');
       assert.equal(silent.logText, 'upstream timed out (110: Connection timed out) while reading response header from upstream');
+      // the connect timer, of the same length, goes on as the read timer: the phase it reports must follow
+      const same = await rejectsWithCode(uwsgiRequest({ port: server.port }, { vars: { PATH_INFO: '/silent' }, connectTimeout: 0.2, readTimeout: 0.2 }), 'TSGI_ERR_UWSGI_READ_TIMEOUT');
+      assert.equal(same.logText, silent.logText);
       const huge = Buffer.alloc(32 * 1024 * 1024);
       await rejectsWithCode(
         uwsgiRequest({ port: server.port }, { vars: { PATH_INFO: '/stall', CONTENT_LENGTH: String(huge.length) }, body: huge, sendTimeout: 0.3 }),
