@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import diagnostics_channel from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { UwsgiRequestParser, type UwsgiRequestHead, createBodyStream, encodePong, ping, sendSignal, uwsgiRequest } from './index.js';
 import { collect, rawServer, rejectsWithCode } from './test-support/helpers.js';
+import { rawLinksEnabled } from './upstream-link.js';
 
 /** A uwsgi server in miniature: parses the head and body with this package, then lets `respond` answer. */
 async function miniServer(respond: (socket: net.Socket, head: UwsgiRequestHead, body: Buffer) => void) {
@@ -207,6 +209,9 @@ describe('uwsgiRequest', () => {
       assert.equal((await collect(steady.body)).toString(), '012345');
       const silent = await rejectsWithCode(uwsgiRequest({ port: server.port }, { vars: { PATH_INFO: '/silent' }, readTimeout: 0.2 }), 'TSGI_ERR_UWSGI_READ_TIMEOUT');
       assert.equal(silent.logText, 'upstream timed out (110: Connection timed out) while reading response header from upstream');
+      // the connect timer, of the same length, goes on as the read timer: the phase it reports must follow
+      const same = await rejectsWithCode(uwsgiRequest({ port: server.port }, { vars: { PATH_INFO: '/silent' }, connectTimeout: 0.2, readTimeout: 0.2 }), 'TSGI_ERR_UWSGI_READ_TIMEOUT');
+      assert.equal(same.logText, silent.logText);
       const huge = Buffer.alloc(32 * 1024 * 1024);
       await rejectsWithCode(
         uwsgiRequest({ port: server.port }, { vars: { PATH_INFO: '/stall', CONTENT_LENGTH: String(huge.length) }, body: huge, sendTimeout: 0.3 }),
@@ -267,6 +272,114 @@ describe('uwsgiRequest', () => {
       const reading = collect(res.body);
       late.abort();
       await rejectsWithCode(reading, 'TSGI_ERR_UWSGI_ABORTED');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('uwsgiRequest connections', () => {
+  it('go over bare libuv handles (no net.Socket), unless TSGI_RAW_UWSGI=0', async () => {
+    assert.equal(rawLinksEnabled, process.env.TSGI_RAW_UWSGI !== '0');
+    const path = join(tmp, 'kinds.sock');
+    const answer = (socket: net.Socket) => socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\n\r\nok'));
+    const unix = net.createServer(answer);
+    await new Promise<void>((r) => unix.listen(path, r));
+    const tcp = await rawServer(answer);
+    let sockets = 0;
+    const onSocket = () => sockets++;
+    diagnostics_channel.subscribe('net.client.socket', onSocket);
+    try {
+      for (const address of [{ port: tcp.port }, { host: '127.0.0.1', port: tcp.port }, { path }]) {
+        const res = await uwsgiRequest(address, { vars: {} });
+        assert.equal((await collect(res.body)).toString(), 'ok');
+      }
+      assert.equal(sockets, rawLinksEnabled ? 0 : 3);
+      // a host name needs a lookup, which only net.Socket does
+      const named = await uwsgiRequest({ host: 'localhost', port: tcp.port }, { vars: {} }).catch((e: Error) => e);
+      if (!(named instanceof Error)) await collect(named.body);
+      assert.equal(sockets, rawLinksEnabled ? 1 : 4);
+    } finally {
+      diagnostics_channel.unsubscribe('net.client.socket', onSocket);
+      await tcp.close();
+      await new Promise((r) => unix.close(r));
+    }
+  });
+
+  it('connect errors carry the same codes, messages and log texts as with net.Socket', async () => {
+    const closed = await rawServer(() => {});
+    const port = closed.port;
+    await closed.close();
+    const missing = join(tmp, 'nobody.sock');
+    const netError = (options: net.NetConnectOpts) =>
+      new Promise<NodeJS.ErrnoException>((resolve) => net.connect(options).on('error', resolve).on('connect', () => resolve(new Error('connected'))));
+    const refused = await rejectsWithCode(uwsgiRequest({ port }, { vars: {} }), 'TSGI_ERR_UWSGI_CONNECT_REFUSED');
+    assert.equal(refused.logText, 'connect() failed (111: Connection refused) while connecting to upstream');
+    const refusedCause = refused.cause as NodeJS.ErrnoException;
+    const refusedNet = await netError({ host: '127.0.0.1', port });
+    assert.deepEqual([refusedCause.message, refusedCause.code, refusedCause.errno, refusedCause.syscall], [refusedNet.message, refusedNet.code, refusedNet.errno, refusedNet.syscall]);
+    const noFile = await rejectsWithCode(uwsgiRequest({ path: missing }, { vars: {} }), 'TSGI_ERR_UWSGI_CONNECT_FAILED');
+    const noFileNet = await netError({ path: missing });
+    assert.equal(noFile.message, `cannot connect to unix:${missing}: ${noFileNet.message}`);
+    assert.equal(noFile.logText, `connect() to unix:${missing} failed (ENOENT) while connecting to upstream`);
+  });
+
+  it('assembles a head and body that arrive one byte per read, whatever the framing', async () => {
+    const replies: Record<string, string> = {
+      '/close': 'HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\nclose-delimited',
+      '/length': 'HTTP/1.1 201 Created\r\nContent-Length: 6\r\n\r\nlengthIGNORED',
+      '/chunked': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n',
+    };
+    let writes = 0;
+    const server = await miniServer((socket, head) => {
+      const bytes = Buffer.from(replies[head.vars.get('PATH_INFO')!]);
+      socket.setNoDelay(true);
+      let i = 0;
+      const next = () => {
+        if (socket.destroyed) return;
+        if (i === bytes.length) {
+          socket.end();
+          return;
+        }
+        writes++;
+        // each byte is flushed before the next is written, so the client reads them one by one
+        socket.write(bytes.subarray(i, ++i), () => setTimeout(next, 1));
+      };
+      next();
+    });
+    try {
+      const close = await uwsgiRequest({ port: server.port }, { vars: { PATH_INFO: '/close' } });
+      assert.deepEqual([close.status, close.headers], [200, [['X-A', '1']]]);
+      assert.equal((await collect(close.body)).toString(), 'close-delimited');
+      const length = await uwsgiRequest({ port: server.port }, { vars: { PATH_INFO: '/length' } });
+      assert.equal(length.status, 201);
+      assert.equal((await collect(length.body)).toString(), 'length');
+      const chunked = await uwsgiRequest({ port: server.port }, { vars: { PATH_INFO: '/chunked' } });
+      assert.equal((await collect(chunked.body)).toString(), 'abcde');
+      assert.ok(writes > 100);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a reset mid-body errors the body; a server that resets while the request is sent fails the send', async () => {
+    const server = await rawServer((socket) =>
+      socket.once('data', (chunk) => {
+        if (chunk.includes('/early')) socket.resetAndDestroy();
+        else socket.write('HTTP/1.1 200 OK\r\n\r\npart', () => setTimeout(() => socket.resetAndDestroy(), 20));
+      }),
+    );
+    try {
+      const res = await uwsgiRequest({ port: server.port }, { vars: { PATH_INFO: '/mid' } });
+      const chunks: Buffer[] = [];
+      res.body.on('data', (c: Buffer) => chunks.push(c));
+      const e = await new Promise<Error & { code: string; logText: string }>((resolve) => res.body.on('error', resolve));
+      assert.equal(e.code, 'TSGI_ERR_UWSGI_CONNECTION_RESET');
+      assert.equal(e.logText, 'recv() failed (104: Connection reset by peer) while reading upstream');
+      assert.equal(Buffer.concat(chunks).toString(), 'part');
+      const huge = Buffer.alloc(8 * 1024 * 1024);
+      const early = await rejectsWithCode(uwsgiRequest({ port: server.port }, { vars: { PATH_INFO: '/early', CONTENT_LENGTH: String(huge.length) }, body: huge }), 'TSGI_ERR_UWSGI_CONNECTION_RESET');
+      assert.match(early.logText!, / while sending request to upstream$/);
     } finally {
       await server.close();
     }

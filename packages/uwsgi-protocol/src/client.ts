@@ -1,11 +1,11 @@
 import diagnostics_channel from 'node:diagnostics_channel';
-import net from 'node:net';
 import { Readable } from 'node:stream';
 import { type UwsgiAddress, checkAddress, formatAddress } from './address.js';
 import { ChunkedDecoder } from './chunked.js';
 import { type VarsInput, encodePacket } from './codec.js';
 import { UwsgiProtocolError, isUwsgiProtocolError } from './errors.js';
 import { type HeaderPair, type ResponseFraming, findHeadEnd, parseResponseHead } from './response-head.js';
+import { type Link, type LinkEvents, openLink } from './upstream-link.js';
 
 export type RequestBody = string | Uint8Array | Readable | AsyncIterable<Uint8Array | string>;
 
@@ -99,7 +99,7 @@ function abortError(signal: AbortSignal): UwsgiProtocolError {
 }
 
 /**
- * The response body: reads from the socket only while its consumer wants data (the socket is paused otherwise),
+ * The response body: reads from the connection only while its consumer wants data (reading is paused otherwise),
  * so memory stays bounded by highWaterMark plus the socket's own buffer.
  */
 class ResponseBody extends Readable {
@@ -120,8 +120,8 @@ class ResponseBody extends Readable {
   }
 }
 
-class Exchange {
-  readonly socket: net.Socket;
+class Exchange implements LinkEvents {
+  link!: Link;
   readonly address: string;
   readonly method: string;
   readonly maxHeaderSize: number;
@@ -133,6 +133,7 @@ class Exchange {
   phase: Phase = 'connect';
   timer: NodeJS.Timeout | null = null;
   timerPhase: Phase = 'connect';
+  timerMs = 0;
   headChunks: Buffer[] = [];
   headBytes = 0;
   body: ResponseBody | null = null;
@@ -142,6 +143,8 @@ class Exchange {
   done = false;
   paused = false;
   requestSent = false;
+  /** Resumes a write() waiting for the link to drain. */
+  drainWaiter: (() => void) | null = null;
 
   constructor(address: UwsgiAddress, options: UwsgiRequestOptions, method: string) {
     this.address = formatAddress(address);
@@ -157,20 +160,24 @@ class Exchange {
     };
     this.highWaterMark = options.highWaterMark;
     this.signal = options.signal;
-    // noDelay as an option: set once at connect, where setNoDelay() before connecting sets it twice.
-    this.socket = 'path' in address ? net.connect({ path: address.path }) : net.connect({ host: address.host ?? '127.0.0.1', port: address.port, noDelay: true });
   }
 
+  /** (Re)starts the timeout of `phase`; a running timer of the same length is restarted, not replaced. */
   arm(phase: Phase): void {
-    if (this.timer !== null && this.timerPhase === phase) {
+    const ms = phase === 'connect' ? this.timeouts.connect : phase === 'send' ? this.timeouts.send : this.timeouts.read;
+    this.timerPhase = phase;
+    if (this.timer !== null && this.timerMs === ms) {
       this.timer.refresh();
       return;
     }
     this.disarm();
-    const ms = phase === 'connect' ? this.timeouts.connect : phase === 'send' ? this.timeouts.send : this.timeouts.read;
-    this.timerPhase = phase;
-    this.timer = setTimeout(() => this.fail(timeoutError(phase, this.address, ms / 1000)), ms);
+    this.timerMs = ms;
+    this.timer = setTimeout(this.onTimeout, ms);
   }
+
+  onTimeout = (): void => {
+    this.fail(timeoutError(this.timerPhase, this.address, this.timerMs / 1000));
+  };
 
   disarm(): void {
     if (this.timer !== null) {
@@ -179,46 +186,57 @@ class Exchange {
     }
   }
 
-  /** Ends the exchange with an error: rejects the promise or errors the body, and closes the socket. */
-  fail(error: UwsgiProtocolError): void {
-    if (this.done) return;
+  /** Marks the exchange done and closes the connection; false when it already was. */
+  close(): boolean {
+    if (this.done) return false;
     this.done = true;
     this.disarm();
     this.signal?.removeEventListener('abort', this.onAbort);
-    this.socket.destroy();
+    this.link.destroy();
+    // a write waiting for room has nothing left to wait for
+    this.onDrain();
+    return true;
+  }
+
+  /** Ends the exchange with an error: rejects the promise or errors the body, and closes the connection. */
+  fail(error: UwsgiProtocolError): void {
+    if (!this.close()) return;
     if (errorChannel.hasSubscribers) errorChannel.publish({ address: this.address, error });
     if (this.body === null) this.reject(error);
     else this.body.destroy(error);
   }
 
   finishBody(): void {
-    if (this.done) return;
-    this.done = true;
-    this.disarm();
-    this.signal?.removeEventListener('abort', this.onAbort);
-    this.socket.destroy();
-    this.body!.push(null);
+    if (this.close()) this.body!.push(null);
   }
 
   onAbort = (): void => {
     this.fail(abortError(this.signal!));
   };
 
-  onConnect = (): void => {
+  onConnect(): void {
     this.phase = 'send';
-    this.disarm();
     // writes made while connecting were only queued: their timers start now
     if (this.requestSent) this.arm('read-header');
-    else if (this.socket.writableNeedDrain) this.arm('send');
-  };
+    else if (this.link.needsDrain) this.arm('send');
+    else this.disarm();
+  }
 
-  onData = (chunk: Buffer): void => {
+  onData(chunk: Buffer): void {
     if (this.done) return;
     if (this.body === null) this.onHeadData(chunk);
     else this.onBodyData(chunk);
-  };
+  }
 
-  onEnd = (): void => {
+  onDrain(): void {
+    const waiter = this.drainWaiter;
+    if (waiter === null) return;
+    this.drainWaiter = null;
+    if (this.body === null && !this.done) this.disarm();
+    waiter();
+  }
+
+  onEnd(): void {
     if (this.done) return;
     if (this.body === null) {
       this.fail(
@@ -235,12 +253,12 @@ class Exchange {
         }),
       );
     }
-  };
+  }
 
-  onError = (error: NodeJS.ErrnoException): void => {
+  onError(error: NodeJS.ErrnoException): void {
     if (this.done) return;
     this.fail(socketError(error, this.body === null ? (this.phase === 'connect' ? 'connect' : this.requestSent ? 'read-header' : 'send') : 'read-body', this.address));
-  };
+  }
 
   onHeadData(chunk: Buffer): void {
     this.headChunks.push(chunk);
@@ -277,7 +295,7 @@ class Exchange {
       this.decoder = new ChunkedDecoder((data) => this.deliver(data), 0, 'chunked response body');
     }
     // The consumer has not asked for data yet: stop reading until it does.
-    this.socket.pause();
+    this.link.pause();
     this.paused = true;
     this.disarm();
     if (responseChannel.hasSubscribers) responseChannel.publish({ address: this.address, status: head.status, headers: head.headers });
@@ -325,7 +343,7 @@ class Exchange {
     if (data.length === 0) return;
     if (!this.body!.push(data) && !this.paused) {
       this.paused = true;
-      this.socket.pause();
+      this.link.pause();
       this.disarm();
     }
   }
@@ -333,16 +351,12 @@ class Exchange {
   wantMore(): void {
     if (this.done || !this.paused) return;
     this.paused = false;
-    this.socket.resume();
+    this.link.resume();
     this.arm('read-body');
   }
 
   bodyDestroyed(): void {
-    if (this.done) return;
-    this.done = true;
-    this.disarm();
-    this.signal?.removeEventListener('abort', this.onAbort);
-    this.socket.destroy();
+    this.close();
   }
 
   async send(packet: Buffer, body: RequestBody | null | undefined): Promise<void> {
@@ -367,20 +381,13 @@ class Exchange {
     if (!this.done && this.body === null && this.phase !== 'connect') this.arm('read-header');
   }
 
-  /** Writes one chunk; when the socket is full, waits for 'drain' at most sendTimeout. */
+  /** Writes one chunk; when the connection is full, waits for it to drain at most sendTimeout. */
   write(chunk: Uint8Array): Promise<void> {
     if (this.done) return Promise.resolve();
-    if (this.socket.write(chunk)) return Promise.resolve();
+    if (this.link.write(chunk)) return Promise.resolve();
     return new Promise<void>((resolve) => {
       if (this.phase !== 'connect') this.arm('send');
-      const onDrain = (): void => {
-        this.socket.off('close', onDrain);
-        this.socket.off('drain', onDrain);
-        if (this.body === null && !this.done) this.disarm();
-        resolve();
-      };
-      this.socket.on('drain', onDrain);
-      this.socket.on('close', onDrain);
+      this.drainWaiter = resolve;
     });
   }
 }
@@ -403,6 +410,7 @@ export function uwsgiRequest(address: UwsgiAddress, options: UwsgiRequestOptions
     const vars = materialize(options.vars);
     packet = encodePacket({ modifier1: options.modifier1, modifier2: options.modifier2, vars });
     exchange = new Exchange(address, options, methodOf(vars));
+    exchange.link = openLink(address, exchange);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -410,18 +418,9 @@ export function uwsgiRequest(address: UwsgiAddress, options: UwsgiRequestOptions
     exchange.resolve = resolve;
     exchange.reject = reject;
   });
-  const socket = exchange.socket;
   if (requestChannel.hasSubscribers) requestChannel.publish({ address: exchange.address, modifier1: options.modifier1 ?? 0 });
   options.signal?.addEventListener('abort', exchange.onAbort, { once: true });
   exchange.arm('connect');
-  socket.once('connect', exchange.onConnect);
-  socket.on('data', exchange.onData);
-  socket.on('end', exchange.onEnd);
-  socket.on('error', exchange.onError);
-  socket.on('close', () => {
-    // a close without 'end' (destroyed by the peer's reset after an error event, or by us) needs no extra handling
-    if (!exchange.done) exchange.onEnd();
-  });
   exchange.send(packet, options.body).catch((error: unknown) => {
     exchange.fail(isUwsgiProtocolError(error) ? error : new UwsgiProtocolError('TSGI_ERR_UWSGI_BODY_SOURCE', String(error), { cause: error }));
   });
