@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import type { UwsgiAddress } from './address.js';
+import { lastWriteWasAsync, rawStreams, readResult, UV_EOF, writeRaw, type RawStreamHandle, type RawWriteReq } from './raw-stream.js';
 
 /*
  * The client's connection to a uwsgi server: a net.Socket, or a bare libuv handle.
@@ -10,9 +11,9 @@ import type { UwsgiAddress } from './address.js';
  * the request. RawLink does the same on the TCP or pipe handle itself: the request is queued until the connect
  * completes and then written at once, reads go straight to the caller, and the handle is closed.
  *
- * The handle API is Node's own tcp_wrap/pipe_wrap/stream_wrap bindings, reached through process.binding(): legacy
- * but present from Node 20 to 24. If they are missing or changed shape, every request uses net.Socket;
- * TSGI_RAW_UWSGI=0 forces that too. A TCP host that is not an IP address (it needs a DNS lookup) also goes through
+ * The handle API is Node's own tcp_wrap/pipe_wrap/stream_wrap bindings (see raw-stream.ts), reached through
+ * process.binding(): legacy but present from Node 20 to 24. If they are missing or changed shape, every request uses
+ * net.Socket; TSGI_RAW_UWSGI=0 forces that too. A TCP host that is not an IP address (it needs a DNS lookup) also goes through
  * net.Socket.
  */
 
@@ -81,59 +82,39 @@ class SocketLink implements Link {
   }
 }
 
-interface WriteReq {
-  handle: RawHandle;
-  oncomplete: ((this: WriteReq, status: number) => void) | null;
-  async: boolean;
-  bytes: number;
-  buffer: Uint8Array | null;
-}
-
 interface ConnectReq {
   oncomplete: (this: ConnectReq, status: number) => void;
   address: string;
   port?: number;
 }
 
-interface RawHandle {
-  /** An internal field: Node aborts the process if it is set to anything but a function. */
-  onread: (this: RawHandle, buffer?: ArrayBuffer) => void;
-  readStart(): number;
-  readStop(): number;
-  writeBuffer(req: WriteReq, data: Uint8Array): number;
-  close(callback?: () => void): void;
+interface RawHandle extends RawStreamHandle {
   connect(req: ConnectReq, address: string, port?: number): number;
   connect6?(req: ConnectReq, address: string, port: number): number;
   setNoDelay?(enable: boolean): number;
   [LINK]?: RawLink;
 }
 
-interface RawBindings {
+interface SocketBindings {
   TCP: new (type: number) => RawHandle;
   TCPConnectWrap: new () => ConnectReq;
   tcpSocket: number;
   Pipe: new (type: number) => RawHandle;
   PipeConnectWrap: new () => ConnectReq;
   pipeSocket: number;
-  WriteWrap: new () => WriteReq;
-  streamBaseState: Int32Array;
-  kReadBytesOrError: number;
-  kArrayBufferOffset: number;
-  kLastWriteWasAsync: number;
 }
 
 const LINK = Symbol('tsgi.rawLink');
-const UV_EOF = -4095;
 
 type Binding = Record<string, unknown> & { constants?: Record<string, unknown> };
 
-function loadRawBindings(): RawBindings | null {
-  if (process.env.TSGI_RAW_UWSGI === '0') return null;
+/** The TCP and pipe handle classes (the stream part is raw-stream.ts's), or null. */
+function loadSocketBindings(): SocketBindings | null {
+  if (rawStreams === null) return null;
   try {
     const binding = (process as unknown as { binding(name: string): Binding }).binding;
     const tcp = binding('tcp_wrap');
     const pipe = binding('pipe_wrap');
-    const stream = binding('stream_wrap');
     const b = {
       TCP: tcp.TCP,
       TCPConnectWrap: tcp.TCPConnectWrap,
@@ -141,24 +122,18 @@ function loadRawBindings(): RawBindings | null {
       Pipe: pipe.Pipe,
       PipeConnectWrap: pipe.PipeConnectWrap,
       pipeSocket: pipe.constants?.SOCKET,
-      WriteWrap: stream.WriteWrap,
-      streamBaseState: stream.streamBaseState,
-      kReadBytesOrError: stream.kReadBytesOrError,
-      kArrayBufferOffset: stream.kArrayBufferOffset,
-      kLastWriteWasAsync: stream.kLastWriteWasAsync,
     };
-    const classes = [b.TCP, b.TCPConnectWrap, b.Pipe, b.PipeConnectWrap, b.WriteWrap];
-    const numbers = [b.tcpSocket, b.pipeSocket, b.kReadBytesOrError, b.kArrayBufferOffset, b.kLastWriteWasAsync];
-    if (classes.some((c) => typeof c !== 'function') || numbers.some((n) => typeof n !== 'number') || !(b.streamBaseState instanceof Int32Array)) return null;
+    const classes = [b.TCP, b.TCPConnectWrap, b.Pipe, b.PipeConnectWrap];
+    if (classes.some((c) => typeof c !== 'function') || typeof b.tcpSocket !== 'number' || typeof b.pipeSocket !== 'number') return null;
     const proto = (b.TCP as { prototype: Record<string, unknown> }).prototype;
     if (['readStart', 'readStop', 'writeBuffer', 'close', 'connect', 'connect6', 'setNoDelay'].some((m) => typeof proto[m] !== 'function')) return null;
-    return b as unknown as RawBindings;
+    return b as unknown as SocketBindings;
   } catch {
     return null;
   }
 }
 
-const raw: RawBindings | null = loadRawBindings();
+const raw: SocketBindings | null = loadSocketBindings();
 
 /** True when requests go over bare libuv handles (false: every request uses a net.Socket). */
 export const rawLinksEnabled = raw !== null;
@@ -176,23 +151,22 @@ function uvError(status: number, syscall: string, address?: string, port?: numbe
   return error;
 }
 
-function onRawRead(this: RawHandle, buffer?: ArrayBuffer): void {
-  const link = this[LINK];
+function onRawRead(this: RawStreamHandle, buffer?: ArrayBuffer): void {
+  const link = (this as RawHandle)[LINK];
   if (link === undefined) return;
-  const state = raw!.streamBaseState;
-  const nread = state[raw!.kReadBytesOrError];
-  if (nread > 0) link.events.onData(Buffer.from(buffer!, state[raw!.kArrayBufferOffset], nread));
-  else if (nread === UV_EOF) link.events.onEnd();
-  else if (nread < 0) link.failed(uvError(nread, 'read'));
+  const read = readResult(buffer);
+  if (typeof read !== 'number') link.events.onData(read);
+  else if (read === UV_EOF) link.events.onEnd();
+  else if (read < 0) link.failed(uvError(read, 'read'));
 }
 
 function onRawConnect(this: ConnectReq, status: number): void {
   (this as ConnectReq & { link: RawLink }).link.connected(status);
 }
 
-function onRawWrite(this: WriteReq, status: number): void {
+function onRawWrite(this: RawWriteReq, status: number): void {
   this.buffer = null;
-  this.handle[LINK]?.written(status);
+  (this.handle as RawHandle)[LINK]?.written(status);
 }
 
 class RawLink implements Link {
@@ -274,21 +248,13 @@ class RawLink implements Link {
   }
 
   #send(chunk: Uint8Array): boolean {
-    const b = raw!;
-    const req = new b.WriteWrap();
-    req.handle = this.#handle;
-    req.oncomplete = onRawWrite;
-    req.async = false;
-    req.bytes = 0;
-    req.buffer = chunk;
-    const err = this.#handle.writeBuffer(req, chunk);
+    const err = writeRaw(this.#handle, chunk, onRawWrite);
     if (err !== 0) {
       const error = uvError(err, 'write');
       process.nextTick(() => this.failed(error));
       return false;
     }
-    if (b.streamBaseState[b.kLastWriteWasAsync] === 0) return this.#inFlight === 0;
-    // libuv finishes the write later; req keeps the bytes alive until then
+    if (!lastWriteWasAsync()) return this.#inFlight === 0;
     this.#inFlight++;
     return false;
   }

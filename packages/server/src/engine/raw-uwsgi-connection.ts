@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { UwsgiRequestHead, UwsgiRequestParser } from '@tsgi/uwsgi-protocol';
+import { lastWriteWasAsync, rawStreams, readResult, writeRaw, type RawStreamHandle, type RawWriteReq } from '@tsgi/uwsgi-protocol/internal';
 import { ClientDisconnectedError } from '../errors.js';
 import type { HeaderPair, ResponseSink } from './response-sink.js';
 import { RawSocketSink, wholeResponse } from './response-sink.js';
@@ -12,57 +13,18 @@ import { RawSocketSink, wholeResponse } from './response-sink.js';
  * shutdown before close) than on the request itself. uWSGI does accept, read, write, close. So does
  * this: the head is read straight off the handle, and a whole response is written with one write
  * request and the handle closed. Anything else (a request body, a streamed response, a ping or a
- * signal) hands the handle to a net.Socket at that point and goes on as before.
- *
- * The handle API is Node's own stream_wrap binding, reached through process.binding(): legacy but
- * present from Node 20 to 24. If it is missing or changed shape, `rawStreams` is null and the engine
- * uses net.Socket for every connection. TSGI_RAW_UWSGI=0 forces that, too.
+ * signal) hands the handle to a net.Socket at that point and goes on as before. The bare handle
+ * API (and its fallback to net.Socket) is @tsgi/uwsgi-protocol's raw-stream.ts.
  */
 
-interface WriteReq {
-  handle: StreamHandle;
-  oncomplete: ((this: WriteReq, status: number) => void) | null;
-  async: boolean;
-  bytes: number;
-  buffer: Buffer | null;
-}
-
-interface StreamHandle {
-  /** An internal field: Node aborts the process if it is set to anything but a function. */
-  onread: (this: StreamHandle, buffer?: ArrayBuffer) => void;
-  readStart(): number;
-  readStop(): number;
-  writeBuffer(req: WriteReq, data: Buffer): number;
-  close(callback?: () => void): void;
+interface StreamHandle extends RawStreamHandle {
   getpeername?(out: { address?: string }): number;
   [CONNECTION]?: RawUwsgiConnection<any>;
 }
 
-interface StreamBinding {
-  streamBaseState: Int32Array;
-  kReadBytesOrError: number;
-  kArrayBufferOffset: number;
-  kLastWriteWasAsync: number;
-  WriteWrap: new () => WriteReq;
-}
-
 const CONNECTION = Symbol('tsgi.rawConnection');
 
-function loadStreamBinding(): StreamBinding | null {
-  if (process.env.TSGI_RAW_UWSGI === '0') return null;
-  try {
-    const binding = (process as unknown as { binding(name: string): Partial<StreamBinding> }).binding('stream_wrap');
-    const { streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync, WriteWrap } = binding;
-    if (!(streamBaseState instanceof Int32Array) || typeof WriteWrap !== 'function') return null;
-    if (typeof kReadBytesOrError !== 'number' || typeof kArrayBufferOffset !== 'number' || typeof kLastWriteWasAsync !== 'number') return null;
-    return { streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync, WriteWrap };
-  } catch {
-    return null;
-  }
-}
-
-/** The stream binding, or null when connections must go through net.Socket. */
-export const rawStreams: StreamBinding | null = loadStreamBinding();
+export { rawStreams };
 
 /** True when `handle` can be served raw (a libuv stream with the methods used here). */
 export function isRawStreamHandle(handle: object): boolean {
@@ -70,18 +32,17 @@ export function isRawStreamHandle(handle: object): boolean {
   return rawStreams !== null && typeof h.readStart === 'function' && typeof h.readStop === 'function' && typeof h.writeBuffer === 'function';
 }
 
-function onRead(this: StreamHandle, buffer?: ArrayBuffer): void {
-  const connection = this[CONNECTION];
+function onRead(this: RawStreamHandle, buffer?: ArrayBuffer): void {
+  const connection = (this as StreamHandle)[CONNECTION];
   if (connection === undefined) return;
-  const state = rawStreams!.streamBaseState;
-  const nread = state[rawStreams!.kReadBytesOrError];
-  if (nread > 0) connection.received(Buffer.from(buffer!, state[rawStreams!.kArrayBufferOffset], nread));
-  else if (nread < 0) connection.ended();
+  const read = readResult(buffer);
+  if (typeof read !== 'number') connection.received(read);
+  else if (read < 0) connection.ended();
 }
 
-function onWriteComplete(this: WriteReq): void {
+function onWriteComplete(this: RawWriteReq): void {
   this.buffer = null;
-  this.handle[CONNECTION]?.close();
+  (this.handle as StreamHandle)[CONNECTION]?.close();
 }
 
 export type RawHeadResult = UwsgiRequestHead | Error | null;
@@ -193,21 +154,13 @@ export class RawUwsgiConnection<C = unknown> {
 
   /** Writes `data` and closes the connection once it is out; false when the write failed at once. */
   writeAndClose(data: Buffer): boolean {
-    const binding = rawStreams!;
-    const req = new binding.WriteWrap();
-    req.handle = this.handle;
-    req.oncomplete = onWriteComplete;
-    req.async = false;
-    req.bytes = 0;
-    req.buffer = data;
-    const err = this.handle.writeBuffer(req, data);
-    if (err !== 0) {
+    if (writeRaw(this.handle, data, onWriteComplete) !== 0) {
       this.close();
       return false;
     }
     // Written in full at once (the usual case for a small response): close now. Otherwise libuv
-    // finishes the write and onWriteComplete closes; req keeps the bytes alive until then.
-    if (binding.streamBaseState[binding.kLastWriteWasAsync] === 0) this.close();
+    // finishes the write and onWriteComplete closes.
+    if (!lastWriteWasAsync()) this.close();
     return true;
   }
 
