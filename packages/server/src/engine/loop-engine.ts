@@ -19,12 +19,12 @@ import { ClientDisconnectedError, HarakiriError, RequestReadTimeoutError } from 
 import type { RequestLogRecord } from '../logging/request-log.js';
 import { AcceptGate } from './accept-gate.js';
 import { AsyncCores } from './async-cores.js';
-import { addTsgiKeys, httpEnviron, type Environ, type SharedEnviron } from './environ.js';
+import { addTsgiKeys, httpEnviron, newEnvironObject, type Environ, type SharedEnviron } from './environ.js';
 import { NativeLogRecord, NativeRequestContext, CountingServerResponse, type NativeContextOptions } from './native-http.js';
 import type { RequestContext } from './request-context.js';
 import { RequestRunner, type TsgiApplication } from './request-runner.js';
 import { HttpResponseSink, RawSocketSink, type ResponseSink } from './response-sink.js';
-import { isRawStreamHandle, RawConnectionSink, RawUwsgiConnection, type RawHeadResult } from './raw-uwsgi-connection.js';
+import { HeadWaitList, isRawStreamHandle, RawConnectionSink, RawUwsgiConnection, type RawHeadResult } from './raw-uwsgi-connection.js';
 import { TsgiInput } from './tsgi-input.js';
 
 const requestStartChannel = diagnostics_channel.channel('tsgi:server:request:start');
@@ -151,7 +151,7 @@ export class LoopEngine {
   /** uwsgi connections accepted while every core was busy: a net.Socket, or a handle to serve raw. */
   #pendingSockets: Array<{ connection: Socket | object; engineSocket: EngineSocket }> = [];
   /** Raw connections whose request head is still on its way, swept for --socket-timeout. */
-  #headWaits = new Set<RawUwsgiConnection<EngineSocket>>();
+  #headWaits = new HeadWaitList<EngineSocket>();
   #headSweep: NodeJS.Timeout | null = null;
   #pendingHttp: PendingHttp[] = [];
   #accepting = false;
@@ -376,10 +376,7 @@ export class LoopEngine {
 
   /** One timer for every raw connection waiting for its head, as coarse as uWSGI's socket timeout. */
   #sweepHeadWaits(): void {
-    const now = Date.now();
-    for (const connection of this.#headWaits) {
-      if (connection.deadline <= now) connection.timeOut(new RequestReadTimeoutError(this.options.socketTimeout));
-    }
+    this.#headWaits.sweep(Date.now(), (connection) => connection.timeOut(new RequestReadTimeoutError(this.options.socketTimeout)));
     if (this.#headWaits.size === 0 && this.#headSweep !== null) {
       clearInterval(this.#headSweep);
       this.#headSweep = null;
@@ -668,7 +665,7 @@ export class LoopEngine {
     startTime: number,
     peer: () => string,
   ): void | Promise<void> {
-    const environ = head.vars.assignTo({} as Record<string, unknown>);
+    const environ = head.vars.assignTo(newEnvironObject());
     if (strip) stripScriptName(environ as Record<string, string>);
     const input =
       socket === null || (head.contentLength === 0 && !head.chunked)

@@ -64,6 +64,9 @@ export class RawUwsgiConnection<C = unknown> {
   #headDone = false;
   #closed = false;
   #socket: net.Socket | null = null;
+  /** Neighbours in a HeadWaitList, null when not in one. */
+  waitPrev: RawUwsgiConnection<C> | null = null;
+  waitNext: RawUwsgiConnection<C> | null = null;
 
   constructor(
     handle: object,
@@ -174,6 +177,56 @@ export class RawUwsgiConnection<C = unknown> {
     this.#stopReading();
     this.handle[CONNECTION] = undefined;
     this.handle.close();
+  }
+}
+
+/**
+ * The raw connections still waiting for their head, linked through the connections themselves.
+ *
+ * Not a Set: a long-lived Set that keeps adding and deleting rehashes into new tables, and V8 leaves
+ * each table it rehashed away in the old generation still pointing at the entries it held then.
+ * Every young object such a dead table points at survives the scavenges until the next full
+ * collection, and so does everything it references: behind nginx that was every request (its
+ * connection, head, environ and response), about 900 KB promoted per scavenge at 12,000 requests/s.
+ * A removed connection here keeps no links.
+ */
+export class HeadWaitList<C> {
+  #first: RawUwsgiConnection<C> | null = null;
+  #last: RawUwsgiConnection<C> | null = null;
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  add(connection: RawUwsgiConnection<C>): void {
+    if (connection.waitPrev !== null || this.#first === connection) return;
+    connection.waitPrev = this.#last;
+    if (this.#last === null) this.#first = connection;
+    else this.#last.waitNext = connection;
+    this.#last = connection;
+    this.#size++;
+  }
+
+  delete(connection: RawUwsgiConnection<C>): void {
+    const prev = connection.waitPrev;
+    const next = connection.waitNext;
+    if (prev === null && this.#first !== connection) return;
+    if (prev === null) this.#first = next;
+    else prev.waitNext = next;
+    if (next === null) this.#last = prev;
+    else next.waitPrev = prev;
+    connection.waitPrev = connection.waitNext = null;
+    this.#size--;
+  }
+
+  /** Calls `expire` for every connection whose deadline is at or before `now` (it may delete it). */
+  sweep(now: number, expire: (connection: RawUwsgiConnection<C>) => void): void {
+    for (let c = this.#first; c !== null; ) {
+      const next = c.waitNext;
+      if (c.deadline <= now) expire(c);
+      c = next;
+    }
   }
 }
 
