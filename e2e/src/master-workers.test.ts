@@ -103,6 +103,36 @@ describe('master and workers', { skip }, () => {
   });
 });
 
+describe('--worker-node-arg', { skip }, () => {
+  test('each worker runs with the flags given, after tsgi\'s own; the master does not', async () => {
+    const tsgi = await startTsgi(['--master', '--processes', '2', '--gevent', '10', '--http-socket', '127.0.0.1:0', '--module', ENGINE_APP, '--worker-node-arg=--max-semi-space-size=2', '--worker-node-arg', '--heap-growing-percent=50']);
+    try {
+      const argvOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      const pids = [...workerPids(tsgi).values()];
+      assert.equal(pids.length, 2);
+      for (const pid of pids) {
+        const argv = argvOf(pid);
+        const at = argv.indexOf('--max-semi-space-size=2');
+        assert.ok(at > 0 && argv[at + 1] === '--heap-growing-percent=50', `worker ${pid} runs ${argv.join(' ')}`);
+      }
+      assert.ok(!argvOf(tsgi.process.pid).includes('--max-semi-space-size=2'));
+      assert.equal((await get(tsgi.url + '/hello')).status, 200);
+    } finally {
+      await tsgi.stop();
+    }
+  });
+
+  test('a flag Node refuses stops the start with Node\'s words and a non-zero exit, instead of a respawn loop', async () => {
+    const proc = await startProcess(process.execPath, [TSGI_BIN, '--master', '--http-socket', '127.0.0.1:0', '--module', ENGINE_APP, '--worker-node-arg=--no-such-v8-flag'], { name: 'tsgi --worker-node-arg' });
+    const bound = setTimeout(() => void proc.stop('SIGKILL'), 30_000);
+    const info = await proc.exited;
+    clearTimeout(bound);
+    assert.equal(info.code, 1, proc.output());
+    assert.match(proc.output(), /\*\*\* tsgi failed to start: \[TSGI_ERR_WORKER_NODE_ARG\] --worker-node-arg --no-such-v8-flag: Node refuses it \(.*bad option: --no-such-v8-flag\) \*\*\*/);
+    assert.doesNotMatch(proc.output(), /spawned tsgi worker/);
+  });
+});
+
 describe('recycling and touch-reload', { skip }, () => {
   test('--max-requests recycles a worker gracefully; --touch-reload reloads the workers', async () => {
     const dir = makeTempDir('tsgi-touch-');

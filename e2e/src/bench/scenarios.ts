@@ -324,13 +324,19 @@ function sleepersTarget(ctx: BenchContext, url: string, worker: number, connecti
   };
 }
 
-function tsgiSleepers(connections: number): Side {
+/**
+ * The V8 flags of the memory-lean setting in @tsgi/server's README: a young generation capped at 2 MB semi-spaces,
+ * and a full collection once the old generation grows by half, where V8 would let it grow up to 4x.
+ */
+const LEAN_WORKER_ARGS = ['--worker-node-arg=--max-semi-space-size=2', '--worker-node-arg=--heap-growing-percent=50'];
+
+function tsgiSleepers(connections: number, extra: readonly string[] = []): Side {
   return {
-    name: `tsgi --gevent ${connections} --http-socket, app awaiting sleep(1), ${connections.toLocaleString('en')} connections`,
+    name: `tsgi --gevent ${connections} --http-socket${extra.length > 0 ? ' ' + extra.join(' ') : ''}, app awaiting sleep(1), ${connections.toLocaleString('en')} connections`,
     needs: ['wrk'],
     programs: ['tsgi'],
     async start(ctx) {
-      const tsgi = await startTsgi(['--gevent', String(connections), '--module', TSGI_APP, '--disable-logging', '--listen', '4096', '--http-socket', '127.0.0.1:0'], { cpu: ctx.layout.server });
+      const tsgi = await startTsgi(['--gevent', String(connections), '--module', TSGI_APP, '--disable-logging', '--listen', '4096', '--http-socket', '127.0.0.1:0', ...extra], { cpu: ctx.layout.server });
       const worker = workerPid(tsgi);
       const idle = (await readRss(worker)) ?? 0;
       return sleepersTarget(ctx, tsgi.url + `/sleep?s=${SLEEP_SECONDS}`, worker, connections, idle, () => tsgi.stop());
@@ -340,13 +346,13 @@ function tsgiSleepers(connections: number): Side {
 }
 
 /** The same sleeping requests over the uwsgi protocol, nginx in front (where tsgi serves each connection on its bare handle). */
-function nginxTsgiSleepers(connections: number): Side {
+function nginxTsgiSleepers(connections: number, extra: readonly string[] = []): Side {
   return {
-    name: `nginx → tsgi --gevent ${connections} --socket, app awaiting sleep(1), ${connections.toLocaleString('en')} connections`,
+    name: `nginx → tsgi --gevent ${connections} --socket${extra.length > 0 ? ' ' + extra.join(' ') : ''}, app awaiting sleep(1), ${connections.toLocaleString('en')} connections`,
     needs: ['nginx', 'wrk'],
     programs: ['tsgi'],
     async start(ctx) {
-      const tsgi = await startTsgi(['--gevent', String(connections), '--module', TSGI_APP, '--disable-logging', '--listen', '4096', '--socket', '127.0.0.1:0'], { cpu: ctx.layout.server });
+      const tsgi = await startTsgi(['--gevent', String(connections), '--module', TSGI_APP, '--disable-logging', '--listen', '4096', '--socket', '127.0.0.1:0', ...extra], { cpu: ctx.layout.server });
       const nginx = await startNginx({ locations: [{ prefix: '/', uwsgiPass: tsgi.uwsgiAddress! }], accessLog: false, workerConnections: 4 * connections + 64, cpu: ctx.layout.server }).catch(async (err) => {
         await tsgi.stop();
         throw err;
@@ -766,6 +772,22 @@ export const SCENARIOS: Scenario[] = [
     baseline: nginxUwsgiSleepers(10_000),
     tsgi: nginxTsgiSleepers(10_000),
     tsgiPlan: 'nginx → tsgi --gevent 10000 --socket, app awaiting sleep(1)',
+  },
+  {
+    id: 'sleepers-1000-nginx-lean',
+    title: '1,000 sleeping requests behind nginx, tsgi workers with the memory-lean V8 flags (@tsgi/server README, "Memory") vs uWSGI+gevent',
+    metrics: SLEEPER_METRICS(SLEEPERS),
+    baseline: nginxUwsgiSleepers(SLEEPERS),
+    tsgi: nginxTsgiSleepers(SLEEPERS, LEAN_WORKER_ARGS),
+    tsgiPlan: 'nginx → tsgi --gevent 1000 --socket --worker-node-arg=--max-semi-space-size=2 --worker-node-arg=--heap-growing-percent=50',
+  },
+  {
+    id: 'sleepers-10000-lean',
+    title: '10,000 sleeping requests over --http-socket, tsgi workers with the memory-lean V8 flags (@tsgi/server README, "Memory") vs uWSGI+gevent',
+    metrics: SLEEPER_METRICS(10_000),
+    baseline: uwsgiSleepersOf(10_000),
+    tsgi: tsgiSleepers(10_000, LEAN_WORKER_ARGS),
+    tsgiPlan: 'tsgi --gevent 10000 --http-socket --worker-node-arg=--max-semi-space-size=2 --worker-node-arg=--heap-growing-percent=50',
   },
   {
     id: 'edge-vs-nginx',

@@ -18,6 +18,13 @@ export class AppLoadError extends TsgiError {
   }
 }
 
+/** A --worker-node-arg flag that Node refuses: checked once at startup, so no worker dies of it in a respawn loop. */
+export class WorkerNodeArgError extends TsgiError {
+  constructor(message: string) {
+    super('TSGI_ERR_WORKER_NODE_ARG', message);
+  }
+}
+
 /** A socket address is malformed or cannot be bound. */
 export class SocketBindError extends TsgiError {
   constructor(message: string, options?: { cause?: unknown }) {

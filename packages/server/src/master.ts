@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, machine, release, type } from 'node:os';
 import { resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { MasterFifo } from './master-fifo.js';
 import { listenQueueLength } from './stats/listen-queue.js';
 import { startPrometheusServer, startStatsServer, type StatsServer } from './stats/stats-server.js';
 import type { SocketSnapshot, StatsSnapshot, WorkerSnapshot } from './stats/stats-snapshot.js';
+import { WorkerNodeArgError } from './errors.js';
 import { TSGI_VERSION } from './version.js';
 
 export interface MasterIO {
@@ -67,6 +68,17 @@ const READY_TIMEOUT_MS = 60_000;
  * harakiri of a blocked worker). Without --master it is a thin keeper of the sockets (the accept
  * gate needs someone to hold them) that ends when its only worker ends.
  */
+/**
+ * Runs Node once with the flags, as a worker would get them: a flag Node refuses fails the start here,
+ * with Node's own words, instead of killing every worker the moment it is spawned.
+ */
+function checkWorkerNodeArgs(args: readonly string[]): void {
+  const run = spawnSync(process.execPath, [...args, '-e', ''], { encoding: 'utf8', timeout: 30_000 });
+  if (run.status === 0) return;
+  const said = (run.stderr || run.error?.message || `exit ${run.status ?? run.signal}`).trim().split('\n')[0];
+  throw new WorkerNodeArgError(`[TSGI_ERR_WORKER_NODE_ARG] --worker-node-arg ${args.join(' ')}: Node refuses it (${said})`);
+}
+
 export class Master {
   readonly options: TsgiOptions;
   readonly cwd: string;
@@ -128,6 +140,10 @@ export class Master {
     this.#log(`current working directory: ${this.cwd}`);
     this.#log(`detected binary path: ${process.execPath}`);
     if (!o.master) this.#log('*** WARNING: you are running tsgi without its master process manager ***');
+    if (o.workerNodeArg.length > 0) {
+      checkWorkerNodeArgs(o.workerNodeArg);
+      this.#log(`workers run with node ${o.workerNodeArg.join(' ')}`);
+    }
     this.#log(`- async cores set to ${o.gevent}`);
     for (const [index, { address: spec, protocol }] of o.listeners.entries()) {
       const address = parseSocketAddress(spec);
@@ -185,7 +201,7 @@ export class Master {
       cwd: this.cwd,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, TSGI_WORKER_ID: String(id) },
-      execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')),
+      execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), ...this.options.workerNodeArg],
     });
     let settleReady!: (ok: boolean) => void;
     const whenReady = new Promise<boolean>((resolve) => (settleReady = resolve));

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { UwsgiProtocolError, UwsgiRequestParser, type UwsgiRequestHead, decodeVars, encodePacket, encodeVars } from './index.js';
 import { FIXTURE_NAMES, loadFixture } from './test-support/helpers.js';
 
@@ -83,6 +85,45 @@ describe('UwsgiVars.assignTo', () => {
     assert.deepEqual(a.vars.assignTo({}), { AB: '1', CD: '2' });
     assert.deepEqual(b.vars.assignTo({}), { AC: '1', CD: '2', EF: '3' });
     assert.deepEqual(a.vars.assignTo({ X: 'kept' }), { X: 'kept', AB: '1', CD: '2' });
+  });
+
+  it('a value reused from the previous request is never stale: same length, other bytes, longer, shorter, empty', () => {
+    const sequence: Record<string, string>[] = [
+      { REQUEST_METHOD: 'GET', SERVER_PORT: '80', QUERY_STRING: 's=1' },
+      { REQUEST_METHOD: 'GET', SERVER_PORT: '81', QUERY_STRING: 's=1' },
+      { REQUEST_METHOD: 'POST', SERVER_PORT: '8', QUERY_STRING: '' },
+      { REQUEST_METHOD: 'GET', SERVER_PORT: '', QUERY_STRING: 's=1' },
+      { REQUEST_METHOD: 'GET', SERVER_PORT: '81', QUERY_STRING: 'x'.repeat(200) },
+      { REQUEST_METHOD: 'GET', SERVER_PORT: '81', QUERY_STRING: 'x'.repeat(199) + 'y' },
+    ];
+    for (const vars of sequence) {
+      const h = head(new UwsgiRequestParser().push(encodePacket({ vars })));
+      assert.deepEqual({ ...h.vars.assignTo({}) }, vars);
+    }
+  });
+
+  it('short values that repeat from request to request share one string: environs kept alive cost less', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // What nginx sends for one request, give or take: 24 short values that repeat on every request.
+    const vars: Record<string, string> = {};
+    for (let i = 0; i < 24; i++) vars[`HTTP_X_HEADER_${i}`] = `value-number-${i}-of-the-request`;
+    const packet = encodePacket({ vars });
+    const heapPerEnviron = (build: (h: UwsgiRequestHead) => object): number => {
+      const kept: object[] = [];
+      gc();
+      const before = getHeapStatistics().used_heap_size;
+      // A fresh copy of the packet each time, as each request arrives in its own buffer.
+      for (let i = 0; i < 5000; i++) kept.push(build(head(new UwsgiRequestParser().push(Buffer.from(packet)))));
+      gc();
+      const grown = getHeapStatistics().used_heap_size - before;
+      assert.equal(kept.length, 5000);
+      return grown / kept.length;
+    };
+    const shared = heapPerEnviron((h) => h.vars.assignTo({}));
+    const copied = heapPerEnviron((h) => h.vars.toEnviron());
+    // 24 values of about 30 characters: a string each is about 48 bytes, 1.1 KB per environ.
+    assert.ok(copied - shared > 800, `assignTo ${shared.toFixed(0)} B vs toEnviron ${copied.toFixed(0)} B per environ`);
   });
 
   it('a __proto__ var is an own property and never the prototype of a plain-object target', () => {

@@ -87,9 +87,12 @@ export function walkError(code: number, datasize: number, maxVars: number): Uwsg
   });
 }
 
-/** The key last seen at each var index (see UwsgiVars.assignTo). */
+/** The key and the value last seen at each var index (see UwsgiVars.assignTo). */
 const KEY_CACHE_SIZE = 64;
 const keyCache: Array<string | undefined> = new Array<string | undefined>(KEY_CACHE_SIZE).fill(undefined);
+const valueCache: Array<string | undefined> = new Array<string | undefined>(KEY_CACHE_SIZE).fill(undefined);
+/** Longer values (a URI, a cookie) rarely repeat, and comparing them would cost more than it saves. */
+const MAX_CACHED_VALUE = 64;
 
 function sameLatin1(buf: Buffer, start: number, end: number, text: string): boolean {
   if (end - start !== text.length) return false;
@@ -196,7 +199,10 @@ export class UwsgiVars implements Iterable<VarPair> {
    * Writes every var into `target` (the last value wins for duplicate keys) and returns it. Key
    * strings are interned: a peer such as nginx sends the same keys in the same order on every
    * request, so each key is compared in place with the one seen at its index last time and that
-   * string reused, with no allocation. A `__proto__` var becomes an own property, never a prototype.
+   * string reused, with no allocation. Short values are reused the same way: most of them (the
+   * method, the protocol, the server name and port, the peer address) repeat from one request to the
+   * next, and each string kept alive by a waiting request is memory. A `__proto__` var becomes an own
+   * property, never a prototype.
    */
   assignTo<T extends Record<string, unknown>>(target: T): T {
     const buf = this.buffer;
@@ -208,7 +214,15 @@ export class UwsgiVars implements Iterable<VarPair> {
         key = latin1Slice(buf, ks, ke);
         if (i < KEY_CACHE_SIZE) keyCache[i] = key;
       }
-      const value = latin1Slice(buf, ke + 2, ke + 2 + (buf[ke] | (buf[ke + 1] << 8)));
+      const vs = ke + 2;
+      const ve = vs + (buf[ke] | (buf[ke + 1] << 8));
+      let value: string;
+      if (i >= KEY_CACHE_SIZE || ve - vs > MAX_CACHED_VALUE) value = latin1Slice(buf, vs, ve);
+      else {
+        const seen = valueCache[i];
+        if (seen !== undefined && sameLatin1(buf, vs, ve, seen)) value = seen;
+        else value = valueCache[i] = latin1Slice(buf, vs, ve);
+      }
       if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
       else (target as Record<string, unknown>)[key] = value;
     }

@@ -29,6 +29,8 @@ export interface TsgiOptions {
   // processes
   master: boolean;
   processes: number;
+  /** Node and V8 flags added to each worker's command line (`--worker-node-arg`). */
+  workerNodeArg: string[];
   masterFifo: string[];
   pidfile: string | null;
   vacuum: boolean;

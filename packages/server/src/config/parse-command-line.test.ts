@@ -76,6 +76,12 @@ describe('parseCommandLine: flag kinds', () => {
     assert.deepEqual(options.signalRbtimer, [{ signum: 3, seconds: 10 }]);
     assert.deepEqual(options.touchSignal, [{ file: '/tmp/some file', signum: 9 }]);
   });
+
+  it('collects --worker-node-arg flags in order, values written with =', () => {
+    const { options } = parse('--worker-node-arg', '--max-semi-space-size=2', '--worker-node-arg=--heap-growing-percent=50', '--worker-node-arg', '--expose-gc');
+    assert.deepEqual(options.workerNodeArg, ['--max-semi-space-size=2', '--heap-growing-percent=50', '--expose-gc']);
+    assert.deepEqual(parse().options.workerNodeArg, []);
+  });
 });
 
 describe('parseCommandLine: names', () => {
@@ -183,6 +189,8 @@ describe('parseCommandLine: values', () => {
     bad(['--signal-allow', 'localhost'], /IP address or CIDR/);
     bad(['--signal-allow', '10.0.0.0/33'], /IP address or CIDR/);
     bad(['--app-type', 'express'], /one of tsgi, node, fetch/);
+    bad(['--worker-node-arg', 'max-semi-space-size=2'], /one Node or V8 flag/);
+    bad(['--worker-node-arg', '--max-semi-space-size 2'], /written with =/);
     bad(['--logto', '127.0.0.1:514'], /UDP/);
     assert.equal(parse('--logto', './127.0.0.1:514').options.logto, './127.0.0.1:514');
   });

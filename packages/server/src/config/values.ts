@@ -94,6 +94,14 @@ export function parseEnvSetting(option: string, raw: string | undefined): EnvSet
   return { name: raw.slice(0, eq).trim(), value: raw.slice(eq + 1) };
 }
 
+/** `--worker-node-arg --flag[=value]`: one flag, as Node takes it on its command line. */
+export function parseNodeFlag(option: string, raw: string | undefined): string {
+  if (raw === undefined || !/^--?[A-Za-z]/.test(raw) || /\s/.test(raw)) {
+    throw new BadOptionValueError(option, raw, 'one Node or V8 flag, such as --max-semi-space-size=2 (written with = when it takes a value)');
+  }
+  return raw;
+}
+
 function parseSignum(option: string, raw: string, text: string, exitCode = 1): number {
   if (!/^\d+$/.test(text) || Number(text) > 255) {
     throw new BadOptionValueError(option, raw, 'a uWSGI signal number from 0 to 255 (invalid signal number)', { exitCode });

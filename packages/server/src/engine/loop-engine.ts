@@ -391,7 +391,8 @@ export class LoopEngine {
     if (head !== null && !(head instanceof Error) && head.contentLength === 0 && !head.chunked) {
       const kind = classifyRequest(head);
       if (kind.kind === 'app') {
-        runNow(this.#serveUwsgiRawBound, connection, head, kind.stripScriptName);
+        connection.holdHead(head);
+        runNow(this.#serveUwsgiRawBound, connection, kind.stripScriptName);
         return;
       }
     }
@@ -405,7 +406,8 @@ export class LoopEngine {
     runNow(this.#serveUwsgiHead, connection.toSocket(), engineSocket, core, startTime, head);
   }
 
-  readonly #serveUwsgiRawBound = (connection: RawUwsgiConnection<EngineSocket>, head: UwsgiRequestHead, strip: boolean): void | Promise<void> => {
+  readonly #serveUwsgiRawBound = (connection: RawUwsgiConnection<EngineSocket>, strip: boolean): void | Promise<void> => {
+    const head = connection.takeHead();
     const sink = (protocol: string) => new RawConnectionSink(connection, protocol, this.options.socketTimeout);
     return this.#serveUwsgiApp(head, strip, sink, null, connection.core, connection.startTime, () => connection.remoteAddress() ?? connection.context.name);
   };
@@ -756,7 +758,9 @@ export class LoopEngine {
     let status = 0;
     try {
       if (thrown !== NOTHING_THROWN) throw thrown;
-      await runner.complete(result);
+      // The app's promise is awaited here, not inside complete(): a request waiting on it (a sleeper)
+      // then holds one suspended frame instead of two.
+      await runner.complete(isThenable(result) ? await result : result);
       status = runner.statusCode;
       // Unread body bytes would otherwise be parsed as the next request on this keep-alive connection.
       if (hasUnreadBody(r) && !sink.clientGone) await r.input.discard().catch(() => sink.abort());

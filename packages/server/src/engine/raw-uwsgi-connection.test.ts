@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { encodePacket, UwsgiRequestParser } from '@tsgi/uwsgi-protocol';
 import { HeadWaitList, isRawStreamHandle, RawConnectionSink, rawStreams, RawUwsgiConnection, type RawHeadResult } from './raw-uwsgi-connection.js';
 
@@ -46,9 +48,16 @@ describe('RawUwsgiConnection', { skip: rawStreams === null ? 'no stream binding 
   before(() => {
     server = listenRaw((handle) => {
       assert.ok(isRawStreamHandle(handle));
-      let resolveHead!: (head: RawHeadResult) => void;
+      let resolveHead: ((head: RawHeadResult) => void) | undefined;
       const head = new Promise<RawHeadResult>((resolve) => (resolveHead = resolve));
-      const connection = new RawUwsgiConnection<unknown>(handle, new UwsgiRequestParser(), Date.now() + 5000, (_, result) => resolveHead(result), undefined);
+      // The resolver is dropped once used: a connection keeps its head callback, and through it the
+      // resolver and the promise holding the head.
+      const onHead = (_: unknown, result: RawHeadResult) => {
+        const resolve = resolveHead!;
+        resolveHead = undefined;
+        resolve(result);
+      };
+      const connection = new RawUwsgiConnection<unknown>(handle, new UwsgiRequestParser(), Date.now() + 5000, onHead, undefined);
       assert.ok(connection.start());
       accepted(connection, head);
     });
@@ -73,6 +82,40 @@ describe('RawUwsgiConnection', { skip: rawStreams === null ? 'no stream binding 
     assert.deepEqual([sink.headersSent, sink.bodyBytes, sink.headerCount, sink.headerBytes], [true, 2, 1, 45]);
     assert.ok(connection.closed);
     client.destroy();
+  });
+
+  it('once the head is taken, a connection still open holds neither the head nor the bytes it was read into', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Every promise that carried the head is dropped with this frame, so only the connection could keep it.
+    const accept = async (): Promise<{ connection: RawUwsgiConnection; exchanged: ReturnType<typeof exchange>; refs: { head: WeakRef<object>; bytes: WeakRef<object> } }> => {
+      const arriving = next();
+      const exchanged = exchange(server.port, encodePacket({ vars: { REQUEST_METHOD: 'GET', PATH_INFO: '/sleeping' } }));
+      const { connection, head } = await arriving;
+      const parsed = await head;
+      // next()'s resolver, which would keep the arrival (and its head) until the next test.
+      accepted = () => undefined;
+      assert.ok(parsed !== null && !(parsed instanceof Error));
+      connection.holdHead(parsed);
+      const taken = connection.takeHead();
+      assert.equal(taken, parsed);
+      assert.throws(() => connection.takeHead(), /no head held/);
+      return { connection, exchanged, refs: { head: new WeakRef(taken), bytes: new WeakRef(taken.vars.buffer.buffer) } };
+    };
+    const { connection, exchanged, refs } = await accept();
+    try {
+      // WeakRefs hold their target until the current job ends.
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+      assert.equal(connection.closed, false);
+      assert.equal(refs.head.deref(), undefined, 'the head outlived takeHead()');
+      assert.equal(refs.bytes.deref(), undefined, 'the read buffer outlived the head (the parser kept it)');
+      new RawConnectionSink(connection, 'HTTP/1.1', 5).sendComplete('200 OK', [], Buffer.from('ok'));
+      assert.match((await exchanged.reply).toString(), /ok$/);
+    } finally {
+      connection.close();
+      exchanged.client.destroy();
+    }
   });
 
   it('a streamed response moves the connection to a net.Socket and keeps the order of the bytes', async () => {

@@ -58,10 +58,12 @@ export class RawUwsgiConnection<C = unknown> {
   readonly context: C;
   readonly core: number;
   readonly startTime: number;
-  #parser: UwsgiRequestParser;
+  /** Dropped once the head is parsed: a request waiting in the app keeps no parser and no read buffer. */
+  #parser: UwsgiRequestParser | null;
+  /** The parsed head, held from #finishHead until the engine's greenlet takes it (see takeHead). */
+  #head: UwsgiRequestHead | null = null;
   #onHead: (connection: RawUwsgiConnection<C>, head: RawHeadResult) => void;
   #reading = false;
-  #headDone = false;
   #closed = false;
   #socket: net.Socket | null = null;
   /** Neighbours in a HeadWaitList, null when not in one. */
@@ -111,23 +113,39 @@ export class RawUwsgiConnection<C = unknown> {
 
   /** Bytes arrived (called from the handle's read callback). */
   received(chunk: Buffer): void {
-    if (this.#headDone) return;
+    if (this.#parser === null) return;
     const result = this.#parser.push(chunk);
     if (result !== null) this.#finishHead(result);
   }
 
   /** The peer closed or the read failed (called from the handle's read callback). */
   ended(): void {
-    if (!this.#headDone) this.#finishHead(this.#parser.end());
+    if (this.#parser !== null) this.#finishHead(this.#parser.end());
   }
 
   /** Gives up on a head that takes too long. */
   timeOut(error: Error): void {
-    if (!this.#headDone) this.#finishHead(error);
+    if (this.#parser !== null) this.#finishHead(error);
+  }
+
+  /**
+   * Keeps `head` for the greenlet that will serve it. Passed this way rather than as a greenlet
+   * argument, because a greenlet keeps its arguments until it ends (its repr shows them), and the head
+   * holds the whole read buffer: taken, it is garbage while the app runs.
+   */
+  holdHead(head: UwsgiRequestHead): void {
+    this.#head = head;
+  }
+
+  takeHead(): UwsgiRequestHead {
+    const head = this.#head;
+    if (head === null) throw new Error('RawUwsgiConnection.takeHead(): no head held (holdHead() first, take it once)');
+    this.#head = null;
+    return head;
   }
 
   #finishHead(result: RawHeadResult): void {
-    this.#headDone = true;
+    this.#parser = null;
     this.#stopReading();
     this.#onHead(this, result);
   }
