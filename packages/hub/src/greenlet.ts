@@ -20,6 +20,7 @@ import {
 } from './hub.js';
 import { Timeout, type ExceptionSpec } from './timeout.js';
 import type { TimerEntry } from './timer-heap.js';
+import type { Membership } from './greenlet-list.js';
 
 const hub = getHub();
 
@@ -154,6 +155,8 @@ class GreenletExtras {
   later: LaterStart | null = null;
   killHooks: KillHook[] | null = null;
   throwHooks: ThrowHook[] | null = null;
+  /** This greenlet's places in GreenletLists (a Group's members, the server's background), chained. */
+  memberships: Membership | null = null;
 }
 
 function removeFrom<H>(list: H[] | null, hook: H): void {

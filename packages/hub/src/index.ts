@@ -39,5 +39,6 @@ export {
   type QueueOptions,
 } from './queue.js';
 export { Group, Pool, type GroupJoinOptions } from './pool.js';
+export type { ReadonlyGreenletList } from './greenlet-list.js';
 export { Local, local } from './local.js';
 export type { BlockedReport, MonitorOptions } from './monitor.js';

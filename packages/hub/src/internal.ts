@@ -5,6 +5,7 @@ import { getCurrent, type Greenlet } from './greenlet.js';
 import { greenletStorage } from './hub.js';
 
 export { greenletStorage, waitFor } from './hub.js';
+export { GreenletList } from './greenlet-list.js';
 export type { GreenletStorage } from './greenlet-context.js';
 export { isKilled, onKill, onSpawn, onThrow, runNow, spawnNow, type KillHook, type ThrowHook } from './greenlet.js';
 

@@ -6,6 +6,7 @@
 import { Full, InvalidArgumentError, optionalSeconds } from './errors.js';
 import { Event } from './event.js';
 import { Greenlet, iwait, killAll, spawn, type KillOptions } from './greenlet.js';
+import { GreenletList, type ReadonlyGreenletList } from './greenlet-list.js';
 import { Queue } from './queue.js';
 import { Semaphore } from './lock.js';
 import { Timeout } from './timeout.js';
@@ -22,8 +23,10 @@ type Source<I> = Iterable<I> | AsyncIterable<I>;
 type Produced = { g: Greenlet<any> } | { end: true; count: number } | { error: unknown };
 
 abstract class GreenletSet {
-  /** The members, alive or not yet discarded. */
-  readonly greenlets = new Set<Greenlet<any>>();
+  /** Not a Set: a Group lives long and churns, see GreenletList. */
+  private readonly members = new GreenletList();
+  /** The members, alive or not yet discarded (gevent's `Group.greenlets`), read-only: add and discard change it. */
+  readonly greenlets: ReadonlyGreenletList = this.members;
   private readonly emptyEvent = new Event();
 
   constructor() {
@@ -32,11 +35,11 @@ abstract class GreenletSet {
 
   /** Number of members. */
   get length(): number {
-    return this.greenlets.size;
+    return this.members.size;
   }
 
   has(g: Greenlet<any>): boolean {
-    return this.greenlets.has(g);
+    return this.members.has(g);
   }
 
   private readonly onDeath = (g: Greenlet<any>): void => {
@@ -44,18 +47,17 @@ abstract class GreenletSet {
   };
 
   protected addMember(g: Greenlet<any>): void {
-    if (this.greenlets.has(g)) return;
-    this.greenlets.add(g);
+    if (!this.members.add(g)) return;
     this.emptyEvent.clear();
     g.rawlink(this.onDeath);
   }
 
   /** Removes a member (done automatically when it dies). */
   discard(g: Greenlet<any>): void {
-    if (!this.greenlets.delete(g)) return;
+    if (!this.members.delete(g)) return;
     g.unlink(this.onDeath);
     this.onDiscard();
-    if (this.greenlets.size === 0) this.emptyEvent.set();
+    if (this.members.size === 0) this.emptyEvent.set();
   }
 
   protected onDiscard(): void {}
@@ -67,7 +69,7 @@ abstract class GreenletSet {
   async join(options: GroupJoinOptions = {}): Promise<boolean> {
     const t = optionalSeconds(options.timeout, 'join timeout');
     if (options.raiseError) {
-      for await (const g of iwait([...this.greenlets], { timeout: t })) {
+      for await (const g of iwait([...this.members], { timeout: t })) {
         if (!g.successful()) throw g.exception;
       }
     }
@@ -76,7 +78,7 @@ abstract class GreenletSet {
 
   /** Kills every member; with `block` (default) waits until they are gone or `timeout` passes. */
   async kill(options: KillOptions = {}): Promise<void> {
-    const members = [...this.greenlets];
+    const members = [...this.members];
     await killAll(members, { exception: options.exception, block: false });
     if (options.block === false) return;
     await this.emptyEvent.wait(optionalSeconds(options.timeout, 'kill timeout'));
@@ -84,7 +86,7 @@ abstract class GreenletSet {
 
   /** Kills one member. */
   killone(g: Greenlet<any>, options: KillOptions = {}): Promise<void> {
-    return this.greenlets.has(g) ? g.kill(options) : Promise.resolve();
+    return this.members.has(g) ? g.kill(options) : Promise.resolve();
   }
 
   /** Runs `fn(...args)` in a member greenlet and returns its value (or throws its exception). */

@@ -1,8 +1,8 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type Socket } from 'node:net';
-import { getCurrent, type Greenlet } from '@tsgi/hub';
-import { onSpawn, runNow, setTag, spawnNow, tagOf, waitFor } from '@tsgi/hub/internal';
+import { getCurrent, type Greenlet, type ReadonlyGreenletList } from '@tsgi/hub';
+import { GreenletList, onSpawn, runNow, setTag, spawnNow, tagOf, waitFor } from '@tsgi/hub/internal';
 import {
   classifyRequest,
   createBodyStream,
@@ -158,8 +158,16 @@ export class LoopEngine {
   #stopping = false;
   #lastQueueFullLog = 0;
   #idleWaiters: Array<() => void> = [];
-  /** Greenlets spawned from request context (directly or transitively) that are still alive. */
-  readonly background = new Set<Greenlet<unknown>>();
+  /**
+   * Greenlets spawned from request context (directly or transitively) that are still alive. Not a
+   * Set: every greenlet a request spawns comes and goes through it, and the tables a long-lived Set
+   * rehashes away would keep each finished one and its request alive through scavenges, to the old
+   * generation (see GreenletList): 325 MB promoted per million 2 KB bg_tasks instead of 26 MB.
+   */
+  readonly #background = new GreenletList();
+  readonly #leaveBackground = (child: Greenlet<any>): void => {
+    this.#background.delete(child);
+  };
   /** The request on each async core (uWSGI's per-core wsgi_req), undefined when the core is free. */
   #onCore: Array<ActiveRequest | NativeRequestContext | undefined>;
   #unsubscribeSpawn: () => void;
@@ -214,9 +222,14 @@ export class LoopEngine {
       const request = tagOf(parent);
       if (request === undefined) return;
       setTag(child, request);
-      this.background.add(child);
-      child.link(() => this.background.delete(child));
+      this.#background.add(child);
+      child.link(this.#leaveBackground);
     });
+  }
+
+  /** The background greenlets (read-only: they leave when they finish). */
+  get background(): ReadonlyGreenletList {
+    return this.#background;
   }
 
   /** The requests in flight, one per busy core. */
