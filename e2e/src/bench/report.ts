@@ -106,7 +106,7 @@ export function renderMarkdownReport(report: BenchReport, chartFile: string): st
     '',
     `**Cores:** ${report.cores}.`,
     '',
-    `Each figure is the median of ${report.runs} run(s) with min–max; wrk -t1, ${report.durations.wrk} s per run after a ${report.durations.warmup} s warm-up (sleeping requests: ${report.durations.sleepers} s). ` +
+    `Each figure is the median of ${report.runs} run(s) with min–max; wrk -t1, ${report.durations.wrk} s per run after a ${report.durations.warmup} s warm-up (sleeping requests: ${report.durations.sleepers} s, after a warm-up at the same concurrency and a 2 s pause for the requests it left behind). ` +
       'Baseline and tsgi are measured in the same run, alternately. A ratio above 1 means tsgi leads (for lower-is-better metrics it is baseline/tsgi).',
     '',
     `![tsgi / baseline ratios](${chartFile})`,
