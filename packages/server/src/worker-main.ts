@@ -158,6 +158,7 @@ async function start(message: WorkerInit): Promise<void> {
   // As uWSGI does: after the app is loaded, before the first request.
   if (settings.geventMonkeyPatch && !settings.geventEarlyMonkeyPatch) await monkeyPatch();
   engine.start();
+  await engine.whenListening();
   const loadMillis = Math.round(performance.now() - started);
   log.info(`TSGI app 0 (mountpoint='') ready in ${Math.floor(loadMillis / 1000)} seconds on worker ${workerId} (pid: ${process.pid}, cores: ${settings.gevent})`);
   sendToMaster({ t: 'ready', loadMillis });

@@ -15,6 +15,8 @@ export interface AcceptGateOptions {
   /** Asks the master for another duplicate of this socket's handle; it arrives through `supply`. */
   readonly requestHandle: (index: number) => void;
   readonly onError?: (error: Error) => void;
+  /** Called once, when the socket is first listened on (connects are refused until then: the master only binds). */
+  readonly onListening?: () => void;
 }
 
 /**
@@ -37,6 +39,7 @@ export class AcceptGate {
   #wantOpen = false;
   #requested = 0;
   #closedForGood = false;
+  #listened = false;
 
   constructor(options: AcceptGateOptions) {
     this.index = options.index;
@@ -45,6 +48,11 @@ export class AcceptGate {
 
   get isOpen(): boolean {
     return this.#active !== null;
+  }
+
+  /** True once this gate has listened on the socket: it then stays listening, open gate or not. */
+  get listened(): boolean {
+    return this.#listened;
   }
 
   get spareCount(): number {
@@ -82,6 +90,10 @@ export class AcceptGate {
     }
     this.#active = handle;
     this.#ensureSpare();
+    if (!this.#listened) {
+      this.#listened = true;
+      this.#options.onListening?.();
+    }
   }
 
   /** Stops accepting now; connections keep waiting in the kernel backlog. */

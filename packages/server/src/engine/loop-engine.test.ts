@@ -4,9 +4,11 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Greenlet, GreenletExit, killAll, sleep, spawn } from '@tsgi/hub';
 import { setTag } from '@tsgi/hub/internal';
+import net from 'node:net';
+import { bindHandle } from './listen-handle.js';
 import { LoopEngine } from './loop-engine.js';
 
-const engine = new LoopEngine({
+const engineOptions: ConstructorParameters<typeof LoopEngine>[0] = {
   workerId: 1,
   cores: 1,
   bufferSize: 4096,
@@ -20,7 +22,8 @@ const engine = new LoopEngine({
   app: () => [],
   log: { info: () => undefined, error: () => undefined, request: () => undefined, logsRequests: false },
   requestHandle: () => undefined,
-});
+};
+const engine = new LoopEngine(engineOptions);
 after(() => engine.dispose());
 
 /** Runs `body` as a request's greenlet would (tagged with its request), until it returns. */
@@ -82,5 +85,46 @@ describe('LoopEngine background greenlets', () => {
     // 1,000 background greenlets, each holding 16 KB as its value: 16 MB went through.
     const through = 40 * 25 * 16_384;
     assert.ok(promoted < through / 4, `the old generation grew by ${promoted} bytes after ${through} went through engine.background`);
+  });
+});
+
+describe('LoopEngine readiness', () => {
+  it('whenListening() waits until the duplicate of every socket has arrived and is listened on; until then a connect is refused', async () => {
+    const bound = await bindHandle({ kind: 'tcp', host: '127.0.0.1', port: 0, family: 4, spec: '127.0.0.1:0' });
+    const port = (bound.address as { port: number }).port;
+    const asked: number[] = [];
+    const gated = new LoopEngine({
+      ...engineOptions,
+      sockets: [{ index: 0, protocol: 'uwsgi', name: `127.0.0.1:${port}`, port }],
+      requestHandle: (index) => asked.push(index),
+    });
+    const connect = (): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve('connected');
+        });
+        socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+      });
+    try {
+      gated.start();
+      let listening = false;
+      const ready = gated.whenListening().then(() => {
+        listening = true;
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(listening, false, 'ready before any socket was listened on');
+      assert.deepEqual(asked, [0], 'the gate asks the master for its socket');
+      assert.equal(await connect(), 'ECONNREFUSED');
+      gated.supplyHandle(0, bound.handle);
+      await ready;
+      assert.equal(await connect(), 'connected');
+      await gated.whenListening();
+    } finally {
+      gated.stopAccepting();
+      gated.dispose();
+      bound.close();
+    }
   });
 });

@@ -158,6 +158,7 @@ export class LoopEngine {
   #stopping = false;
   #lastQueueFullLog = 0;
   #idleWaiters: Array<() => void> = [];
+  #listeningWaiters: Array<() => void> = [];
   /**
    * Greenlets spawned from request context (directly or transitively) that are still alive. Not a
    * Set: every greenlet a request spawns comes and goes through it, and the tables a long-lived Set
@@ -204,6 +205,7 @@ export class LoopEngine {
           onConnection: (socket) => this.#onConnection(socket, s),
           requestHandle: (index) => options.requestHandle(index),
           onError: (err) => options.log.error(`socket ${s.name}: ${err.message}`),
+          onListening: () => this.#checkListening(),
         }),
     );
     for (const s of options.sockets) {
@@ -246,6 +248,20 @@ export class LoopEngine {
   start(): void {
     this.#accepting = true;
     this.#updateGates();
+  }
+
+  /**
+   * Resolves once every socket is listening. The master only binds them, and a gate can listen only
+   * when its duplicate of the socket has come over IPC, which may be after the app has loaded; a
+   * worker that reported ready before that would have clients refused (ECONNREFUSED) on that socket.
+   */
+  whenListening(): Promise<void> {
+    if (this.#gates.every((g) => g.listened)) return Promise.resolve();
+    return new Promise((resolve) => this.#listeningWaiters.push(resolve));
+  }
+
+  #checkListening(): void {
+    if (this.#gates.every((g) => g.listened)) for (const resolve of this.#listeningWaiters.splice(0)) resolve();
   }
 
   get waitingForCore(): number {
