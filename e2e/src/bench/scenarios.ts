@@ -87,14 +87,19 @@ const HELLO_METRICS: Metric[] = [
 const HELLO_CONNECTIONS = 50;
 const SLEEPERS = 1000;
 
-/** A target measured by wrk at `url`, after one unrecorded warm-up run. */
-async function wrkTarget(ctx: BenchContext, url: string, connections: number, stop: () => Promise<unknown>): Promise<Target> {
+/** One unrecorded wrk run before measuring; when it fails, what was started is stopped. */
+async function warmUp(ctx: BenchContext, url: string, connections: number, stop: () => Promise<unknown>, timeout?: number): Promise<void> {
   try {
-    await runWrk({ url, connections, duration: ctx.warmup, cpu: ctx.layout.client });
+    await runWrk({ url, connections, duration: ctx.warmup, timeout, cpu: ctx.layout.client });
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** A target measured by wrk at `url`, after one unrecorded warm-up run. */
+async function wrkTarget(ctx: BenchContext, url: string, connections: number, stop: () => Promise<unknown>): Promise<Target> {
+  await warmUp(ctx, url, connections, stop);
   return {
     async measure() {
       const r = await runWrk({ url, connections, duration: ctx.wrkDuration, cpu: ctx.layout.client });
@@ -174,10 +179,7 @@ async function medianTtfb(url: string, n: number): Promise<number> {
 
 /** A streaming target: throughput with 10 connections after a warm-up, then the median time to first byte. */
 async function streamTarget(ctx: BenchContext, url: string, stop: () => Promise<unknown>): Promise<Target> {
-  await runWrk({ url, connections: 10, duration: ctx.warmup, cpu: ctx.layout.client }).catch(async (err) => {
-    await stop();
-    throw err;
-  });
+  await warmUp(ctx, url, 10, stop);
   return {
     async measure() {
       const r = await runWrk({ url, connections: 10, duration: ctx.wrkDuration, cpu: ctx.layout.client });
@@ -316,13 +318,8 @@ const sleepersEstimate = (ctx: BenchContext): number => ctx.warmup + SETTLE_SECO
  * `idle` is read before the warm-up, so the RSS figures include what warming up added.
  */
 async function sleepersTarget(ctx: BenchContext, url: string, worker: number, connections: number, idle: number, stop: () => Promise<unknown>): Promise<Target> {
-  try {
-    await runWrk({ url, connections, duration: ctx.warmup, timeout: 10, cpu: ctx.layout.client });
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000));
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  await warmUp(ctx, url, connections, stop, 10);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000));
   return {
     async measure() {
       const sampler = sampleRss([worker]);
