@@ -160,20 +160,42 @@ export interface SharedEnviron {
  * starts with the same shape: the CGI variables, the tsgi.* and uwsgi.* keys, then the headers.
  */
 export function httpEnviron(req: IncomingMessage, serverPort: string, shared: SharedEnviron, input: unknown, core: number): Environ {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
   const socket = req.socket;
+  const peer: HttpPeer = { localAddress: socket.localAddress ?? '', remoteAddress: socket.remoteAddress ?? '', remotePort: String(socket.remotePort ?? '') };
+  return httpEnvironOf(req.method ?? 'GET', req.url ?? '/', req.httpVersion, req.rawHeaders, peer, serverPort, shared, input, core);
+}
+
+/** The addresses of an HTTP connection, as the environ carries them. */
+export interface HttpPeer {
+  localAddress: string;
+  remoteAddress: string;
+  remotePort: string;
+}
+
+/** httpEnviron() from the parts of a request head (`httpVersion` as "1.1"), wherever they were parsed. */
+export function httpEnvironOf(
+  method: string,
+  url: string,
+  httpVersion: string,
+  rawHeaders: string[],
+  peer: HttpPeer,
+  serverPort: string,
+  shared: SharedEnviron,
+  input: unknown,
+  core: number,
+): Environ {
+  const q = url.indexOf('?');
   const environ: Record<string, unknown> = {
-    REQUEST_METHOD: req.method ?? 'GET',
+    REQUEST_METHOD: method,
     REQUEST_URI: url,
     PATH_INFO: decodePathBytes(q < 0 ? url : url.slice(0, q)),
     QUERY_STRING: q < 0 ? '' : url.slice(q + 1),
     SCRIPT_NAME: '',
-    SERVER_PROTOCOL: req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`,
-    SERVER_NAME: socket.localAddress ?? '',
+    SERVER_PROTOCOL: httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${httpVersion}`,
+    SERVER_NAME: peer.localAddress,
     SERVER_PORT: serverPort,
-    REMOTE_ADDR: socket.remoteAddress ?? '',
-    REMOTE_PORT: String(socket.remotePort ?? ''),
+    REMOTE_ADDR: peer.remoteAddress,
+    REMOTE_PORT: peer.remotePort,
     'tsgi.version': TSGI_VERSION,
     'tsgi.url_scheme': 'http',
     'tsgi.input': input,
@@ -186,6 +208,6 @@ export function httpEnviron(req: IncomingMessage, serverPort: string, shared: Sh
     'uwsgi.node': NODE_NAME,
     'uwsgi.core': core,
   };
-  addHeaderVars(environ, req.rawHeaders);
+  addHeaderVars(environ, rawHeaders);
   return environ as Environ;
 }

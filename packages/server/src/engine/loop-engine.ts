@@ -19,12 +19,14 @@ import { ClientDisconnectedError, HarakiriError, RequestReadTimeoutError } from 
 import type { RequestLogRecord } from '../logging/request-log.js';
 import { AcceptGate } from './accept-gate.js';
 import { AsyncCores } from './async-cores.js';
-import { addTsgiKeys, httpEnviron, newEnvironObject, type Environ, type SharedEnviron } from './environ.js';
+import { addTsgiKeys, httpEnviron, httpEnvironOf, newEnvironObject, type Environ, type SharedEnviron } from './environ.js';
 import { NativeLogRecord, NativeRequestContext, CountingServerResponse, type NativeContextOptions } from './native-http.js';
 import type { RequestContext } from './request-context.js';
 import { RequestRunner, type TsgiApplication } from './request-runner.js';
 import { HttpResponseSink, RawSocketSink, type ResponseSink } from './response-sink.js';
 import { HeadWaitList, isRawStreamHandle, RawConnectionSink, RawUwsgiConnection, type RawHeadResult } from './raw-uwsgi-connection.js';
+import { rawHttpParser, RawHttpConnection, type RawHttpCallbacks } from './raw-http-connection.js';
+import { RawHttpSink } from './raw-http-sink.js';
 import { TsgiInput } from './tsgi-input.js';
 
 const requestStartChannel = diagnostics_channel.channel('tsgi:server:request:start');
@@ -150,8 +152,15 @@ export class LoopEngine {
   #httpServers = new Map<number, http.Server>();
   /** uwsgi connections accepted while every core was busy: a net.Socket, or a handle to serve raw. */
   #pendingSockets: Array<{ connection: Socket | object; engineSocket: EngineSocket }> = [];
-  /** Raw connections whose request head is still on its way, swept for --socket-timeout. */
-  #headWaits = new HeadWaitList<EngineSocket>();
+  /**
+   * Raw connections whose request head is still on its way, swept for --socket-timeout: uwsgi ones,
+   * and --http-socket ones between requests (idle keep-alive or a head partly read).
+   */
+  #headWaits = new HeadWaitList<RawUwsgiConnection<EngineSocket> | RawHttpConnection<EngineSocket>>();
+  /** --http-socket connections served raw (see raw-http-connection.ts), null when Node's http server serves them all. */
+  #rawHttp: RawHttpCallbacks | null = null;
+  /** Raw --http-socket connections with a parsed head, waiting for a free core. */
+  #pendingRawHttp: RawHttpConnection<EngineSocket>[] = [];
   #headSweep: NodeJS.Timeout | null = null;
   #pendingHttp: PendingHttp[] = [];
   #accepting = false;
@@ -192,6 +201,8 @@ export class LoopEngine {
     totalRequestMicros: 0,
     protocolErrors: 0,
     queueFullEvents: 0,
+    /** --http-socket connections handed from the raw path to Node's http server (a request body, an upgrade). */
+    httpHandOvers: 0,
   };
 
   constructor(options: EngineOptions) {
@@ -211,6 +222,8 @@ export class LoopEngine {
     for (const s of options.sockets) {
       if (s.protocol === 'http') this.#httpServers.set(s.index, this.#createHttpServer(s));
     }
+    // Apps served from Node's own req/res (fromNodeListener, fromFetch) need Node's http server.
+    if (rawHttpParser !== null && this.#httpServers.size > 0 && nativeHttpListenerOf(options.app) === undefined) this.#rawHttp = this.#rawHttpCallbacks();
     this.#onCore = new Array<ActiveRequest | NativeRequestContext | undefined>(options.cores).fill(undefined);
     this.#logsRequests = options.log.logsRequests !== false;
     this.#inputOptions = { timeoutSeconds: options.socketTimeout };
@@ -265,7 +278,7 @@ export class LoopEngine {
   }
 
   get waitingForCore(): number {
-    return this.#pendingSockets.length + this.#pendingHttp.length;
+    return this.#pendingSockets.length + this.#pendingHttp.length + this.#pendingRawHttp.length;
   }
 
   get isAccepting(): boolean {
@@ -279,7 +292,8 @@ export class LoopEngine {
     for (const gate of this.#gates) gate.shutdown();
     // Responses still to start say `Connection: close`; those waiting for a core do at their start.
     for (const r of this.#onCore) {
-      if (r instanceof ActiveRequest && r.httpReq !== null && !r.sink.headersSent) (r.sink as HttpResponseSink).keepAlive = false;
+      if (r instanceof ActiveRequest && r.sink instanceof RawHttpSink && !r.sink.headersSent) r.sink.keepAlive = false;
+      else if (r instanceof ActiveRequest && r.httpReq !== null && !r.sink.headersSent) (r.sink as HttpResponseSink).keepAlive = false;
       else if (r instanceof NativeRequestContext && !r.res.headersSent) r.res.shouldKeepAlive = false;
     }
   }
@@ -294,9 +308,18 @@ export class LoopEngine {
     if (this.#httpServers.size > 0) {
       await new Promise((resolve) => setTimeout(resolve, graceSeconds * 1000));
       for (const server of this.#httpServers.values()) server.closeIdleConnections();
+      this.#closeRawHttp(true);
     }
     await this.whenIdle();
     for (const server of this.#httpServers.values()) server.closeIdleConnections();
+    this.#closeRawHttp(true);
+  }
+
+  /** Closes the raw --http-socket connections waiting for a head (only the idle ones when `idleOnly`). */
+  #closeRawHttp(idleOnly: boolean): void {
+    this.#headWaits.sweep(Infinity, (c) => {
+      if (c instanceof RawHttpConnection && (!idleOnly || c.idle)) c.close();
+    });
   }
 
   /** Resolves when no request is in flight and none waits for a core. */
@@ -308,6 +331,7 @@ export class LoopEngine {
   dispose(): void {
     this.#unsubscribeSpawn();
     for (const server of this.#httpServers.values()) server.closeAllConnections();
+    this.#closeRawHttp(false);
   }
 
   #updateGates(): void {
@@ -341,6 +365,11 @@ export class LoopEngine {
       this.#startUwsgiConnection(next.connection, next.engineSocket, this.cores.acquire());
       return;
     }
+    const nextRaw = this.#pendingRawHttp.shift();
+    if (nextRaw !== undefined) {
+      spawnNow(this.#serveRawHttpBound, nextRaw, this.cores.acquire());
+      return;
+    }
     const nextHttp = this.#pendingHttp.shift();
     if (nextHttp !== undefined) {
       // Not at once: a run of requests that each finish synchronously would nest here without end.
@@ -360,6 +389,10 @@ export class LoopEngine {
 
   #onConnection(handle: object, engineSocket: EngineSocket): void {
     if (engineSocket.protocol === 'http') {
+      if (this.#rawHttp !== null && isRawStreamHandle(handle)) {
+        this.#startRawHttp(handle, engineSocket);
+        return;
+      }
       const socket = new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts);
       socket.on('error', () => undefined);
       socket.setNoDelay(true);
@@ -397,10 +430,78 @@ export class LoopEngine {
       this.#releaseCore(core);
       return;
     }
-    if (timeoutMs > 0) {
-      this.#headWaits.add(connection);
-      this.#headSweep ??= setInterval(() => this.#sweepHeadWaits(), Math.min(1000, timeoutMs)).unref();
-    }
+    if (timeoutMs > 0) this.#waitForHead(connection);
+  }
+
+  #startRawHttp(handle: object, engineSocket: EngineSocket): void {
+    const connection = new RawHttpConnection(handle, engineSocket, this.#rawHttp!);
+    if (connection.start(this.#headDeadline())) this.#waitForHead(connection);
+  }
+
+  #headDeadline(): number {
+    return this.options.socketTimeout > 0 ? Date.now() + this.options.socketTimeout * 1000 : Infinity;
+  }
+
+  /** Puts a raw connection on the head wait list, and starts the sweep if it was off. */
+  #waitForHead(connection: RawUwsgiConnection<EngineSocket> | RawHttpConnection<EngineSocket>): void {
+    this.#headWaits.add(connection);
+    const timeoutMs = this.options.socketTimeout * 1000;
+    if (timeoutMs > 0) this.#headSweep ??= setInterval(() => this.#sweepHeadWaits(), Math.min(1000, timeoutMs)).unref();
+  }
+
+  #rawHttpCallbacks(): RawHttpCallbacks {
+    return {
+      onHead: (connection) => {
+        const c = connection as RawHttpConnection<EngineSocket>;
+        this.#headWaits.delete(c);
+        const core = this.#acquireCore();
+        if (core < 0) this.#pendingRawHttp.push(c);
+        else runNow(this.#serveRawHttpBound, c, core);
+      },
+      onHeadError: (connection, error) => {
+        const c = connection as RawHttpConnection<EngineSocket>;
+        this.#headWaits.delete(c);
+        this.stats.protocolErrors++;
+        const engineSocket = c.context;
+        if (error instanceof RequestReadTimeoutError) {
+          this.options.log.error(`${error.message} [${error.code}] from ${c.remoteAddress().address || engineSocket.name} on ${engineSocket.name}`);
+          return;
+        }
+        const reason = (error as { reason?: unknown }).reason;
+        const message = typeof reason === 'string' ? `Parse Error: ${reason}` : error.message;
+        this.options.log.error(`TSGI_ERR_HTTP_PARSE: invalid HTTP request on ${engineSocket.name}: ${message} (${error.code ?? 'HPE'}) from ${c.remoteAddress().address}`);
+      },
+      onHandOver: (connection, socket) => {
+        const c = connection as RawHttpConnection<EngineSocket>;
+        this.#headWaits.delete(c);
+        this.stats.httpHandOvers++;
+        this.#httpServers.get(c.context.index)!.emit('connection', socket);
+      },
+      onClose: (connection) => {
+        this.#headWaits.delete(connection as RawHttpConnection<EngineSocket>);
+      },
+    };
+  }
+
+  /** A raw --http-socket request in its greenlet: the environ from the parsed head, then #serveRequest. */
+  readonly #serveRawHttpBound = (c: RawHttpConnection<EngineSocket>, core: number): void | Promise<void> => {
+    const head = c.takeHead();
+    const remote = c.remoteAddress();
+    const input = new TsgiInput(null, this.#inputOptions);
+    const peer = { localAddress: c.localAddress(), remoteAddress: remote.address, remotePort: remote.port };
+    const version = `${head.versionMajor}.${head.versionMinor}`;
+    const environ = httpEnvironOf(head.method, head.url, version, head.rawHeaders, peer, this.#serverPorts.get(c.context.index)!, this.#shared, input, core);
+    const sink = new RawHttpSink(c, head, this.options.socketTimeout, this.options.socketTimeout, !this.#stopping);
+    const r = new ActiveRequest(this.options.workerId, core, environ, Date.now(), head.method, head.url, remote.address, sink, input, -1, 0, null);
+    return this.#serveRequest(r);
+  };
+
+  /** After a raw --http-socket response: the connection waits for its next request, or closes. */
+  #rawHttpNext(sink: RawHttpSink): void {
+    const c = sink.connection as RawHttpConnection<EngineSocket>;
+    const keepAlive = sink.keepAlive && sink.completed && !this.#stopping;
+    if (keepAlive && !c.closed) this.#waitForHead(c);
+    c.next(keepAlive, this.#headDeadline());
   }
 
   /** One timer for every raw connection waiting for its head, as coarse as uWSGI's socket timeout. */
@@ -829,6 +930,7 @@ export class LoopEngine {
     if (requestEndChannel.hasSubscribers) requestEndChannel.publish({ context: r, status });
     if (this.#logsRequests) this.#logRequest(r, status, micros);
     this.#releaseCore(r.core);
+    if (sink instanceof RawHttpSink) this.#rawHttpNext(sink);
     this.options.onRequestDone?.();
   }
 

@@ -186,7 +186,7 @@ describe('HeadWaitList', () => {
   const waiting = (deadline: number, name: string): Waiting => ({ waitPrev: null, waitNext: null, deadline, context: name }) as unknown as Waiting;
 
   it('sweeps the connections past their deadline in arrival order, while they delete themselves', () => {
-    const list = new HeadWaitList<string>();
+    const list = new HeadWaitList<Waiting>();
     const all = [waiting(10, 'a'), waiting(20, 'b'), waiting(30, 'c'), waiting(40, 'd')];
     for (const c of all) list.add(c);
     list.add(all[1]);

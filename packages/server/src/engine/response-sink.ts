@@ -41,7 +41,7 @@ export interface ResponseSink {
  * The AbortSignal published as `environ['tsgi.disconnected']`, created on first use: most requests
  * never look at it, and an AbortController is not free on the request path.
  */
-class LazyDisconnect {
+export class LazyDisconnect {
   #controller: AbortController | null = null;
   #reason: Error | null = null;
 
