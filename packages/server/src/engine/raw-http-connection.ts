@@ -546,6 +546,8 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
     this.#ahead = [];
     this.handle[CONNECTION] = undefined;
     this.handle.close();
+    // libuv cancels the writes still queued, and their completions no longer reach this object.
+    this.#writeWaiter?.(true);
     const notify = this.#onPeerGone;
     this.#onPeerGone = null;
     notify?.();

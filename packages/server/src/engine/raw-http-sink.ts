@@ -117,7 +117,9 @@ export class RawHttpSink implements ResponseSink {
     let head = `HTTP/1.1 ${status}\r\n${app.text}`;
     if (!app.hasDate) head += `Date: ${httpDate()}\r\n`;
     if (app.close) this.keepAlive = false;
-    head += this.keepAlive ? `Connection: keep-alive\r\nKeep-Alive: timeout=${this.#keepAliveSeconds}\r\n` : 'Connection: close\r\n';
+    if (!this.keepAlive) head += 'Connection: close\r\n';
+    else if (this.#keepAliveSeconds > 0) head += `Connection: keep-alive\r\nKeep-Alive: timeout=${this.#keepAliveSeconds}\r\n`;
+    else head += 'Connection: keep-alive\r\n';
     if (length >= 0) head += `Content-Length: ${length}\r\n`;
     else if (this.#chunked && !app.chunked) head += 'Transfer-Encoding: chunked\r\n';
     return Buffer.from(head + '\r\n', 'latin1');
