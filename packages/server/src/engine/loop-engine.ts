@@ -15,7 +15,7 @@ import {
   type UwsgiRequestHead,
 } from '@tsgi/uwsgi-protocol';
 import { nativeHttpListenerOf, type NativeHttpListener } from '../adapters/native-http.js';
-import { ClientDisconnectedError, HarakiriError, RequestReadTimeoutError } from '../errors.js';
+import { ClientDisconnectedError, HarakiriError, RequestReadTimeoutError, WriteTimeoutError } from '../errors.js';
 import type { RequestLogRecord } from '../logging/request-log.js';
 import { AcceptGate } from './accept-gate.js';
 import { AsyncCores } from './async-cores.js';
@@ -434,12 +434,8 @@ export class LoopEngine {
   }
 
   #startRawHttp(handle: object, engineSocket: EngineSocket): void {
-    const connection = new RawHttpConnection(handle, engineSocket, this.#rawHttp!);
-    if (connection.start(this.#headDeadline())) this.#waitForHead(connection);
-  }
-
-  #headDeadline(): number {
-    return this.options.socketTimeout > 0 ? Date.now() + this.options.socketTimeout * 1000 : Infinity;
+    const connection = new RawHttpConnection(handle, engineSocket, this.#rawHttp!, this.options.socketTimeout * 1000);
+    if (connection.start()) this.#waitForHead(connection);
   }
 
   /** Puts a raw connection on the head wait list, and starts the sweep if it was off. */
@@ -461,8 +457,13 @@ export class LoopEngine {
       onHeadError: (connection, error) => {
         const c = connection as RawHttpConnection<EngineSocket>;
         this.#headWaits.delete(c);
-        this.stats.protocolErrors++;
         const engineSocket = c.context;
+        if (error instanceof WriteTimeoutError) {
+          this.stats.writeErrors++;
+          this.options.log.error(`${error.message} [${error.code}] to ${c.remoteAddress().address || engineSocket.name} on ${engineSocket.name}: the client does not read its answers; connection closed`);
+          return;
+        }
+        this.stats.protocolErrors++;
         if (error instanceof RequestReadTimeoutError) {
           this.options.log.error(`${error.message} [${error.code}] from ${c.remoteAddress().address || engineSocket.name} on ${engineSocket.name}`);
           return;
@@ -496,12 +497,15 @@ export class LoopEngine {
     return this.#serveRequest(r);
   };
 
-  /** After a raw --http-socket response: the connection waits for its next request, or closes. */
+  /**
+   * After a raw --http-socket response: the connection waits for its next request, or closes. Either
+   * way it is swept while it waits, also for a response still being written to a client that does
+   * not read it (see RawHttpConnection.timeOut).
+   */
   #rawHttpNext(sink: RawHttpSink): void {
     const c = sink.connection as RawHttpConnection<EngineSocket>;
-    const keepAlive = sink.keepAlive && sink.completed && !this.#stopping;
-    if (keepAlive && !c.closed) this.#waitForHead(c);
-    c.next(keepAlive, this.#headDeadline());
+    if (!c.closed) this.#waitForHead(c);
+    c.next(sink.keepAlive && sink.completed && !this.#stopping);
   }
 
   /** One timer for every raw connection waiting for its head, as coarse as uWSGI's socket timeout. */

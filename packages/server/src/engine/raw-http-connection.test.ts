@@ -266,6 +266,42 @@ describe('raw --http-socket connections', { skip: rawHttpParser === null ? 'Node
     }
   });
 
+  it('pipelined requests are answered one at a time as the client takes the answers; one that stops reading is closed after --socket-timeout without progress', async () => {
+    const big = Buffer.alloc(1 << 20, 120);
+    const s = await serve(
+      ((_environ: unknown, startResponse: (status: string, headers: [string, string][]) => unknown) => {
+        startResponse('200 OK', [['Content-Type', 'application/octet-stream']]);
+        return [big];
+      }) as unknown as TsgiApplication,
+      { socketTimeout: 1 },
+    );
+    const until = async (what: string, ready: () => boolean): Promise<void> => {
+      for (const started = Date.now(); !ready(); await sleep(0.02)) if (Date.now() - started > 10_000) assert.fail(`not within 10 s: ${what}`);
+    };
+    try {
+      // A reader: 40 answers of 1 MB, every byte of them.
+      const reader = net.connect(s.port, '127.0.0.1');
+      let received = 0;
+      reader.on('data', (chunk: Buffer) => (received += chunk.length));
+      reader.write('GET /big HTTP/1.1\r\nHost: h\r\n\r\n'.repeat(39) + 'GET /big HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
+      await new Promise((resolve) => reader.on('close', resolve));
+      assert.ok(received > 40 * big.length && received < 40 * (big.length + 200), `${received} bytes for 40 answers`);
+      assert.equal(s.engine.stats.requests, 40);
+      // A client that sends 300 and reads none: the worker answers what the socket buffers hold, not 300 MB.
+      const stuck = net.connect(s.port, '127.0.0.1');
+      stuck.on('error', () => undefined);
+      stuck.pause();
+      stuck.write('GET /big HTTP/1.1\r\nHost: h\r\n\r\n'.repeat(300));
+      await until('the write timeout', () => s.errors.some((line) => line.includes('TSGI_ERR_WRITE_TIMEOUT')));
+      const answered = s.engine.stats.requests - 40;
+      assert.ok(answered >= 1 && answered < 100, `${answered} answers queued for a client that reads nothing`);
+      assert.match(s.errors.join('\n'), /\[TSGI_ERR_WRITE_TIMEOUT\] to 127\.0\.0\.1 on 127\.0\.0\.1:\d+: the client does not read its answers; connection closed/);
+      stuck.destroy();
+    } finally {
+      await s.close();
+    }
+  });
+
   it('TSGI_RAW_HTTP=0 turns the raw path off (Node\'s http server then serves every --http-socket connection)', () => {
     const module = new URL('./raw-http-connection.js', import.meta.url).href;
     const script = `const { rawHttpParser } = await import(${JSON.stringify(module)}); console.log(rawHttpParser === null);`;

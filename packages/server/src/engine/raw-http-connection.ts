@@ -168,6 +168,7 @@ function findHeadEnd(data: Buffer, offset: number, scan: { matched: number }): n
 }
 
 interface StreamHandle extends RawStreamHandle {
+  readonly writeQueueSize?: number;
   setNoDelay?(enable: boolean): number;
   getpeername?(out: { address?: string; port?: number }): number;
   getsockname?(out: { address?: string; port?: number }): number;
@@ -244,25 +245,36 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
   #closed = false;
   #closeAfterWrites = false;
   #writesInFlight = 0;
+  /** Keep-alive, but the next request waits until the last response's writes are out. */
+  #awaitingWrites = false;
+  /** libuv's write queue size at the last timeOut() with writes in flight. */
+  #queuedAtCheck = Infinity;
+  readonly #timeoutMs: number;
   #writeFailed = false;
   #onPeerGone: (() => void) | null = null;
   #remote: { address?: string; port?: number } | null = null;
   #local: { address?: string; port?: number } | null = null;
 
-  constructor(handle: object, context: C, callbacks: RawHttpCallbacks) {
+  /** `timeoutMs` (--socket-timeout, 0 for none) bounds the wait for a head, and a write's lack of progress. */
+  constructor(handle: object, context: C, callbacks: RawHttpCallbacks, timeoutMs: number) {
     this.handle = handle as StreamHandle;
     this.context = context;
     this.#callbacks = callbacks;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  #deadlineFromNow(): number {
+    return this.#timeoutMs > 0 ? Date.now() + this.#timeoutMs : Infinity;
   }
 
   /** Starts reading the first head; false when the handle refused (the connection is then closed). */
-  start(deadline: number): boolean {
+  start(): boolean {
     const handle = this.handle;
     handle[CONNECTION] = this;
     handle.onread = onRead;
     // As Node's http server here (noDelay: true): a streamed response's chunks go out as written.
     handle.setNoDelay?.(true);
-    this.deadline = deadline;
+    this.deadline = this.#deadlineFromNow();
     if (!this.#startReading()) {
       this.close();
       return false;
@@ -274,9 +286,9 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
     return this.#closed;
   }
 
-  /** True while no byte of a next request has arrived (an idle keep-alive connection). */
+  /** True while no byte of a next request has arrived and no answer is on its way (an idle keep-alive connection). */
   get idle(): boolean {
-    return this.#phase === Phase.Head && this.#headBytes.length === 0 && this.#aheadBytes === 0;
+    return this.#phase === Phase.Head && this.#headBytes.length === 0 && this.#aheadBytes === 0 && this.#writesInFlight === 0;
   }
 
   /** True once the peer is gone, or a write to it failed. */
@@ -332,8 +344,23 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
     if (this.#phase === Phase.Head) this.close();
   }
 
-  /** The head deadline passed: an idle connection is closed, a partial head answered 408. */
+  /**
+   * The deadline passed. With writes still queued (a client reading slowly, or not at all), one that
+   * made progress since the last check gets another period and one that did not is closed; else an
+   * idle keep-alive connection is closed, and a partial head answered 408.
+   */
   timeOut(error: Error & { code?: string }): void {
+    if (this.#writesInFlight > 0) {
+      const queued = this.handle.writeQueueSize ?? 0;
+      if (queued < this.#queuedAtCheck) {
+        this.#queuedAtCheck = queued;
+        this.deadline = this.#deadlineFromNow();
+        return;
+      }
+      this.#callbacks.onHeadError(this, new WriteTimeoutError(this.#timeoutMs / 1000));
+      this.close();
+      return;
+    }
     if (this.#phase !== Phase.Head) return;
     if (this.idle) {
       this.close();
@@ -464,9 +491,15 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
     this.#writesInFlight--;
     if (status < 0) this.#writeFailed = true;
     if (this.#writesInFlight === 0) {
+      this.#queuedAtCheck = Infinity;
       const waiter = this.#writeWaiter;
       if (waiter !== null) waiter(this.#writeFailed);
       if (this.#closeAfterWrites || this.#writeFailed) this.close();
+      else if (this.#awaitingWrites) {
+        this.#awaitingWrites = false;
+        this.deadline = this.#deadlineFromNow();
+        this.#resume();
+      }
     } else if (status < 0) {
       this.#writeWaiter?.(true);
     }
@@ -495,15 +528,26 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
    * The response is out (or on its way): on a keep-alive connection, reads the next request (from
    * the bytes read ahead first); otherwise closes once the writes are done.
    */
-  next(keepAlive: boolean, deadline: number): void {
+  next(keepAlive: boolean): void {
     if (this.#phase !== Phase.Serving) return;
     this.#onPeerGone = null;
+    this.deadline = this.#deadlineFromNow();
     if (!keepAlive || this.#peerGone || this.#writeFailed) {
       this.closeAfterWrites();
       return;
     }
     this.#phase = Phase.Head;
-    this.deadline = deadline;
+    if (this.#writesInFlight > 0) {
+      // Backpressure: a client that pipelines requests without reading the answers gets the next
+      // one answered only when it has taken this one, so what waits for it is one response at most.
+      this.#awaitingWrites = true;
+      this.#stopReading();
+      return;
+    }
+    this.#resume();
+  }
+
+  #resume(): void {
     if (this.#aheadBytes === 0) {
       if (!this.#startReading()) this.close();
       return;
@@ -514,13 +558,16 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
   }
 
   #parseAhead(): void {
-    // One chunk at a time off the front: a head that completes inside a chunk puts the chunk's tail back first.
-    while (this.#phase === Phase.Head && this.#ahead.length > 0) {
+    // One chunk at a time off the front (a head that completes inside a chunk puts its tail back
+    // first), and one request at a time: a request answered at once has already called next(),
+    // which carries on from there, or waits for its answer's writes.
+    const served = this.requests;
+    while (this.#phase === Phase.Head && !this.#awaitingWrites && this.#ahead.length > 0 && this.requests === served) {
       const chunk = this.#ahead.shift()!;
       this.#aheadBytes -= chunk.length;
       this.#parse(chunk);
     }
-    if (this.#phase === Phase.Head && !this.#startReading()) this.close();
+    if (this.requests === served && this.#phase === Phase.Head && !this.#awaitingWrites && !this.#startReading()) this.close();
   }
 
   #startReading(): boolean {
