@@ -225,9 +225,6 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
   partialUrl = '';
   upgrade = false;
   messageComplete = false;
-  /** Set by the engine while the request runs: its core and start time. */
-  core = -1;
-  startTime = 0;
   /** Requests served on this connection (the first is 1). */
   requests = 0;
   readonly #callbacks: RawHttpCallbacks;
