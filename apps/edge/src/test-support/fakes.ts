@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
@@ -119,13 +120,39 @@ export async function startFakeHttp(handler: http.RequestListener): Promise<Fake
   };
 }
 
-/** A port nothing listens on (bound, then released). */
+/** The kernel's ephemeral port range, from which every listen on port 0 takes its port. */
+function ephemeralPorts(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low > 1024 && high >= low) return [low, high];
+  } catch {
+    // Not Linux: the IANA range.
+  }
+  return [49152, 65535];
+}
+
+function connectRefused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+/**
+ * A port nothing listens on, below the ephemeral range: a port bound and released there could be
+ * the very port the kernel gives the edge under test next (seen: the edge proxying to itself).
+ */
 export async function refusedPort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
+  const [low] = ephemeralPorts();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 1024 + Math.floor(Math.random() * (low - 1024));
+    if (await connectRefused(port)) return port;
+  }
+  throw new Error('no refused port found below the ephemeral range in 50 tries');
 }
 
 export interface TestEdge {
