@@ -166,16 +166,23 @@ describe('raw --http-socket connections', { skip: rawHttpParser === null ? 'Node
   });
 
   it('streams chunked to HTTP/1.1 (with trailers), up to the close to HTTP/1.0; HEAD and 204 carry no body', async () => {
-    const s = await serve(function* (environ, startResponse) {
+    const s = await serve(((environ: Record<string, unknown>, startResponse: (status: string, headers: [string, string][]) => unknown) => {
       if (environ.PATH_INFO === '/empty') {
         startResponse('204 No Content', []);
-        return;
+        return [];
       }
-      startResponse('200 OK', [['Content-Type', 'text/plain']]);
-      if (environ.PATH_INFO === '/trailers') (environ['tsgi.trailers'] as (pairs: [string, string][]) => void)([['X-Sum', '42']]);
-      yield 'first,';
-      yield 'second';
-    } as TsgiApplication);
+      if (environ.PATH_INFO === '/own-chunked') {
+        // A whole body, with the framing asked for by the app: one chunk, no Content-Length.
+        startResponse('200 OK', [['Transfer-Encoding', 'chunked']]);
+        return ['whole'];
+      }
+      return (function* () {
+        startResponse('200 OK', [['Content-Type', 'text/plain']]);
+        if (environ.PATH_INFO === '/trailers') (environ['tsgi.trailers'] as (pairs: [string, string][]) => void)([['X-Sum', '42']]);
+        yield 'first,';
+        yield 'second';
+      })();
+    }) as unknown as TsgiApplication);
     try {
       const chunked = await exchange(s.port, 'GET /s HTTP/1.1\r\nHost: h\r\n\r\n', (t) => t.endsWith('0\r\n\r\n'));
       assert.match(chunked.text, /\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nfirst,\r\n6\r\nsecond\r\n0\r\n\r\n$/);
@@ -190,6 +197,10 @@ describe('raw --http-socket connections', { skip: rawHttpParser === null ? 'Node
       // As Node's http server: no body and no framing for HEAD.
       assert.match(head.text, /^HTTP\/1\.1 200 OK\r\n[^]*Connection: close\r\n\r\n$/);
       assert.doesNotMatch(head.text, /Transfer-Encoding|Content-Length/);
+      const own = await exchange(s.port, 'GET /own-chunked HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
+      assert.match(own.text, /\r\nTransfer-Encoding: chunked\r\n[^]*\r\n\r\n5\r\nwhole\r\n0\r\n\r\n$/);
+      assert.doesNotMatch(own.text, /Content-Length/);
+      assert.equal(count(own.text, 'Transfer-Encoding'), 1);
       const empty = await exchange(s.port, 'GET /empty HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
       assert.match(empty.text, /^HTTP\/1\.1 204 No Content\r\n/);
       assert.doesNotMatch(empty.text, /Content-Length|Transfer-Encoding/);

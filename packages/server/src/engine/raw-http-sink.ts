@@ -138,6 +138,22 @@ export class RawHttpSink implements ResponseSink {
     const code = Number.parseInt(status.slice(0, 3), 10);
     const bodyless = code < 200 || code === 204 || code === 304;
     const bodyBytes = bodyless ? 0 : typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+    if (app.chunked && !bodyless) {
+      // The app asked for chunked framing itself: the body goes as one chunk, as Node would send it.
+      this.#chunked = true;
+      this.#noBody = this.#headRequest;
+      const head = this.#head(status, app, -1);
+      this.#count(status, headers, app);
+      this.bodyBytes = bodyBytes;
+      this.#ended = true;
+      if (this.#noBody) this.connection.write(head, false, 0);
+      else {
+        const chunk = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+        this.connection.write(Buffer.concat([head, ...(bodyBytes > 0 ? [this.#frame(chunk)] : []), LAST_CHUNK]), false, 0);
+      }
+      this.completed = true;
+      return;
+    }
     const head = this.#head(status, app, app.hasLength || bodyless ? -1 : bodyBytes);
     this.#count(status, headers, app);
     this.bodyBytes = bodyBytes;
@@ -158,7 +174,8 @@ export class RawHttpSink implements ResponseSink {
     const app = scanHeaders(headers);
     const code = Number.parseInt(status.slice(0, 3), 10);
     this.#noBody = this.#headRequest || code < 200 || code === 204 || code === 304;
-    if (!this.#noBody && !app.hasLength) {
+    if (app.chunked) this.#chunked = !this.#noBody;
+    else if (!this.#noBody && !app.hasLength) {
       if (this.#http11) this.#chunked = true;
       // An HTTP/1.0 client reads a body of unknown length up to the close.
       else this.keepAlive = false;
