@@ -63,12 +63,6 @@ const EARLY_DEATH_MS = 2000;
 const READY_TIMEOUT_MS = 60_000;
 
 /**
- * The master: binds every socket once, forks the workers, hands each worker duplicates of the
- * listening sockets, routes signals, and owns the lifecycle (respawn, rolling reload, recycling,
- * harakiri of a blocked worker). Without --master it is a thin keeper of the sockets (the accept
- * gate needs someone to hold them) that ends when its only worker ends.
- */
-/**
  * Runs Node once with the flags, as a worker would get them: a flag Node refuses fails the start here,
  * with Node's own words, instead of killing every worker the moment it is spawned.
  */
@@ -79,6 +73,12 @@ function checkWorkerNodeArgs(args: readonly string[]): void {
   throw new WorkerNodeArgError(`[TSGI_ERR_WORKER_NODE_ARG] --worker-node-arg ${args.join(' ')}: Node refuses it (${said})`);
 }
 
+/**
+ * The master: binds every socket once, forks the workers, hands each worker duplicates of the
+ * listening sockets, routes signals, and owns the lifecycle (respawn, rolling reload, recycling,
+ * harakiri of a blocked worker). Without --master it is a thin keeper of the sockets (the accept
+ * gate needs someone to hold them) that ends when its only worker ends.
+ */
 export class Master {
   readonly options: TsgiOptions;
   readonly cwd: string;

@@ -292,8 +292,7 @@ export class LoopEngine {
     for (const gate of this.#gates) gate.shutdown();
     // Responses still to start say `Connection: close`; those waiting for a core do at their start.
     for (const r of this.#onCore) {
-      if (r instanceof ActiveRequest && r.sink instanceof RawHttpSink && !r.sink.headersSent) r.sink.keepAlive = false;
-      else if (r instanceof ActiveRequest && r.httpReq !== null && !r.sink.headersSent) (r.sink as HttpResponseSink).keepAlive = false;
+      if (r instanceof ActiveRequest && (r.sink instanceof RawHttpSink || r.sink instanceof HttpResponseSink) && !r.sink.headersSent) r.sink.keepAlive = false;
       else if (r instanceof NativeRequestContext && !r.res.headersSent) r.res.shouldKeepAlive = false;
     }
   }
@@ -454,7 +453,7 @@ export class LoopEngine {
         if (core < 0) this.#pendingRawHttp.push(c);
         else runNow(this.#serveRawHttpBound, c, core);
       },
-      onHeadError: (connection, error) => {
+      onError: (connection, error) => {
         const c = connection as RawHttpConnection<EngineSocket>;
         this.#headWaits.delete(c);
         const engineSocket = c.context;
@@ -492,7 +491,7 @@ export class LoopEngine {
     const peer = { localAddress: c.localAddress(), remoteAddress: remote.address, remotePort: remote.port };
     const version = `${head.versionMajor}.${head.versionMinor}`;
     const environ = httpEnvironOf(head.method, head.url, version, head.rawHeaders, peer, this.#serverPorts.get(c.context.index)!, this.#shared, input, core);
-    const sink = new RawHttpSink(c, head, this.options.socketTimeout, this.options.socketTimeout, !this.#stopping);
+    const sink = new RawHttpSink(c, head, this.options.socketTimeout, !this.#stopping);
     const r = new ActiveRequest(this.options.workerId, core, environ, Date.now(), head.method, head.url, remote.address, sink, input, -1, 0, null);
     return this.#serveRequest(r);
   };

@@ -1,9 +1,10 @@
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import { lastWriteWasAsync, rawStreams, readResult, writeRaw, type RawStreamHandle, type RawWriteReq } from '@tsgi/uwsgi-protocol/internal';
+import { lastWriteWasAsync, rawStreams, writeRaw, type RawStreamHandle, type RawWriteReq } from '@tsgi/uwsgi-protocol/internal';
 import { waitFor } from '@tsgi/hub/internal';
 import { ClientDisconnectedError, WriteTimeoutError } from '../errors.js';
 import type { HeadWaiter } from './raw-uwsgi-connection.js';
+import { onRawRead, RAW_CONNECTION } from './raw-handle-reader.js';
 
 /*
  * An --http-socket connection served on its libuv stream handle, without net.Socket, http.Server,
@@ -172,30 +173,25 @@ interface StreamHandle extends RawStreamHandle {
   setNoDelay?(enable: boolean): number;
   getpeername?(out: { address?: string; port?: number }): number;
   getsockname?(out: { address?: string; port?: number }): number;
-  [CONNECTION]?: RawHttpConnection;
+  [RAW_CONNECTION]?: RawHttpConnection;
 }
 
-const CONNECTION = Symbol('tsgi.rawHttpConnection');
 
-function onRead(this: RawStreamHandle, buffer?: ArrayBuffer): void {
-  const connection = (this as StreamHandle)[CONNECTION];
-  if (connection === undefined) return;
-  const read = readResult(buffer);
-  if (typeof read !== 'number') connection.received(read);
-  else if (read < 0) connection.ended();
-}
 
 function onWriteComplete(this: RawWriteReq, status: number): void {
   this.buffer = null;
-  (this.handle as StreamHandle)[CONNECTION]?.writeDone(status);
+  (this.handle as StreamHandle)[RAW_CONNECTION]?.writeDone(status);
 }
 
 /** What the engine does with a connection's heads and its end. */
 export interface RawHttpCallbacks {
   /** A bodiless request's head was parsed: serve it (then call `next()` on the connection). */
   onHead(connection: RawHttpConnection): void;
-  /** A head Node's parser refused (answered 400 and closed), or one that took too long (408). */
-  onHeadError(connection: RawHttpConnection, error: Error & { code?: string }): void;
+  /**
+   * The connection failed and is being closed: a head Node's parser refused (answered 400), one
+   * that took too long (408), or a client that took none of its answer for too long (WriteTimeoutError).
+   */
+  onError(connection: RawHttpConnection, error: Error & { code?: string }): void;
   /** A request this path does not serve: the connection, as a net.Socket with the bytes read so far unshifted, for Node's http server. */
   onHandOver(connection: RawHttpConnection, socket: net.Socket): void;
   /** The connection is closed (by either side). */
@@ -267,8 +263,8 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
   /** Starts reading the first head; false when the handle refused (the connection is then closed). */
   start(): boolean {
     const handle = this.handle;
-    handle[CONNECTION] = this;
-    handle.onread = onRead;
+    handle[RAW_CONNECTION] = this;
+    handle.onread = onRawRead;
     // As Node's http server here (noDelay: true): a streamed response's chunks go out as written.
     handle.setNoDelay?.(true);
     this.deadline = this.#deadlineFromNow();
@@ -354,7 +350,7 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
         this.deadline = this.#deadlineFromNow();
         return;
       }
-      this.#callbacks.onHeadError(this, new WriteTimeoutError(this.#timeoutMs / 1000));
+      this.#callbacks.onError(this, new WriteTimeoutError(this.#timeoutMs / 1000));
       this.close();
       return;
     }
@@ -364,7 +360,7 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
       return;
     }
     this.#releaseParser();
-    this.#callbacks.onHeadError(this, error);
+    this.#callbacks.onError(this, error);
     this.writeAndClose(Buffer.from('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', 'latin1'));
   }
 
@@ -381,7 +377,7 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
       if (typeof result !== 'number') {
         this.#releaseParser();
         this.#headBytes = [];
-        this.#callbacks.onHeadError(this, result);
+        this.#callbacks.onError(this, result);
         this.writeAndClose(Buffer.from('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', 'latin1'));
         return;
       }
@@ -430,7 +426,7 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
     this.#stopReading();
     const handle = this.handle;
     // net.Socket installs its own onread (an internal field that only takes functions).
-    handle[CONNECTION] = undefined;
+    handle[RAW_CONNECTION] = undefined;
     const socket = new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts);
     socket.on('error', ignore);
     socket.setNoDelay(true);
@@ -588,7 +584,7 @@ export class RawHttpConnection<C = unknown> implements HeadWaiter {
     this.#stopReading();
     this.#headBytes = [];
     this.#ahead = [];
-    this.handle[CONNECTION] = undefined;
+    this.handle[RAW_CONNECTION] = undefined;
     this.handle.close();
     // libuv cancels the writes still queued, and their completions no longer reach this object.
     this.#writeWaiter?.(true);

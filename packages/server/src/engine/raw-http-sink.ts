@@ -1,6 +1,6 @@
 import { ClientDisconnectedError } from '../errors.js';
 import type { RawHttpConnection, RawHttpHead } from './raw-http-connection.js';
-import { LazyDisconnect, type HeaderPair, type ResponseSink } from './response-sink.js';
+import { headAndBody, LazyDisconnect, type HeaderPair, type ResponseSink } from './response-sink.js';
 
 let dateSecond = -1;
 let dateText = '';
@@ -79,19 +79,18 @@ export class RawHttpSink implements ResponseSink {
   readonly connection: RawHttpConnection;
   readonly #http11: boolean;
   readonly #headRequest: boolean;
+  /** --socket-timeout: a write's wait for progress, and the keep-alive timeout announced. */
   readonly #timeoutSeconds: number;
-  readonly #keepAliveSeconds: number;
   #chunked = false;
   #noBody = false;
   #ended = false;
   #disconnect: LazyDisconnect | null = null;
 
-  constructor(connection: RawHttpConnection, head: RawHttpHead, timeoutSeconds: number, keepAliveSeconds: number, keepAlive: boolean) {
+  constructor(connection: RawHttpConnection, head: RawHttpHead, timeoutSeconds: number, keepAlive: boolean) {
     this.connection = connection;
     this.#http11 = head.versionMajor === 1 && head.versionMinor >= 1;
     this.#headRequest = head.method === 'HEAD';
     this.#timeoutSeconds = timeoutSeconds;
-    this.#keepAliveSeconds = keepAliveSeconds;
     this.keepAlive = keepAlive && head.keepAlive;
   }
 
@@ -113,16 +112,16 @@ export class RawHttpSink implements ResponseSink {
   }
 
   /** The status line and headers, with the framing and connection headers Node's server would add. */
-  #head(status: string, app: AppHeaders, length: number): Buffer {
+  #head(status: string, app: AppHeaders, length: number): string {
     let head = `HTTP/1.1 ${status}\r\n${app.text}`;
     if (!app.hasDate) head += `Date: ${httpDate()}\r\n`;
     if (app.close) this.keepAlive = false;
     if (!this.keepAlive) head += 'Connection: close\r\n';
-    else if (this.#keepAliveSeconds > 0) head += `Connection: keep-alive\r\nKeep-Alive: timeout=${this.#keepAliveSeconds}\r\n`;
+    else if (this.#timeoutSeconds > 0) head += `Connection: keep-alive\r\nKeep-Alive: timeout=${this.#timeoutSeconds}\r\n`;
     else head += 'Connection: keep-alive\r\n';
     if (length >= 0) head += `Content-Length: ${length}\r\n`;
     else if (this.#chunked && !app.chunked) head += 'Transfer-Encoding: chunked\r\n';
-    return Buffer.from(head + '\r\n', 'latin1');
+    return head + '\r\n';
   }
 
   #count(status: string, headers: HeaderPair[], app: AppHeaders): void {
@@ -138,33 +137,18 @@ export class RawHttpSink implements ResponseSink {
     const code = Number.parseInt(status.slice(0, 3), 10);
     const bodyless = code < 200 || code === 204 || code === 304;
     const bodyBytes = bodyless ? 0 : typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
-    if (app.chunked && !bodyless) {
-      // The app asked for chunked framing itself: the body goes as one chunk, as Node would send it.
-      this.#chunked = true;
-      this.#noBody = this.#headRequest;
-      const head = this.#head(status, app, -1);
-      this.#count(status, headers, app);
-      this.bodyBytes = bodyBytes;
-      this.#ended = true;
-      if (this.#noBody) this.connection.write(head, false, 0);
-      else {
-        const chunk = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-        this.connection.write(Buffer.concat([head, ...(bodyBytes > 0 ? [this.#frame(chunk)] : []), LAST_CHUNK]), false, 0);
-      }
-      this.completed = true;
-      return;
-    }
-    const head = this.#head(status, app, app.hasLength || bodyless ? -1 : bodyBytes);
+    // An app that set Transfer-Encoding: chunked itself gets its body as one chunk, as Node sends it.
+    this.#chunked = app.chunked && !bodyless;
+    const head = this.#head(status, app, app.hasLength || bodyless || this.#chunked ? -1 : bodyBytes);
     this.#count(status, headers, app);
     this.bodyBytes = bodyBytes;
     this.#ended = true;
-    let data = head;
-    if (bodyBytes > 0 && !this.#headRequest) {
-      data = Buffer.allocUnsafe(head.length + bodyBytes);
-      head.copy(data, 0);
-      if (typeof body === 'string') data.write(body, head.length, bodyBytes, 'utf8');
-      else body.copy(data, head.length);
-    }
+    let data: Buffer;
+    if (this.#headRequest) data = Buffer.from(head, 'latin1');
+    else if (this.#chunked) {
+      const chunk = bodyBytes > 0 ? [this.#frame(typeof body === 'string' ? Buffer.from(body, 'utf8') : body)] : [];
+      data = Buffer.concat([Buffer.from(head, 'latin1'), ...chunk, LAST_CHUNK]);
+    } else data = headAndBody(head, bodyless ? '' : body).bytes;
     this.connection.write(data, false, 0);
     this.completed = true;
   }
@@ -180,7 +164,7 @@ export class RawHttpSink implements ResponseSink {
       // An HTTP/1.0 client reads a body of unknown length up to the close.
       else this.keepAlive = false;
     }
-    const head = this.#head(status, app, -1);
+    const head = Buffer.from(this.#head(status, app, -1), 'latin1');
     this.#count(status, headers, app);
     if (first === undefined || first.length === 0) {
       await this.#send(head);

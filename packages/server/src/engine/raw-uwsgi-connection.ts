@@ -1,9 +1,10 @@
 import net from 'node:net';
 import type { UwsgiRequestHead, UwsgiRequestParser } from '@tsgi/uwsgi-protocol';
-import { lastWriteWasAsync, rawStreams, readResult, writeRaw, type RawStreamHandle, type RawWriteReq } from '@tsgi/uwsgi-protocol/internal';
+import { lastWriteWasAsync, rawStreams, writeRaw, type RawStreamHandle, type RawWriteReq } from '@tsgi/uwsgi-protocol/internal';
 import { ClientDisconnectedError } from '../errors.js';
 import type { HeaderPair, ResponseSink } from './response-sink.js';
 import { RawSocketSink, wholeResponse } from './response-sink.js';
+import { onRawRead, RAW_CONNECTION } from './raw-handle-reader.js';
 
 /*
  * A uwsgi connection served on its libuv stream handle, without a net.Socket.
@@ -19,10 +20,9 @@ import { RawSocketSink, wholeResponse } from './response-sink.js';
 
 interface StreamHandle extends RawStreamHandle {
   getpeername?(out: { address?: string }): number;
-  [CONNECTION]?: RawUwsgiConnection<any>;
+  [RAW_CONNECTION]?: RawUwsgiConnection<any>;
 }
 
-const CONNECTION = Symbol('tsgi.rawConnection');
 
 export { rawStreams };
 
@@ -32,17 +32,10 @@ export function isRawStreamHandle(handle: object): boolean {
   return rawStreams !== null && typeof h.readStart === 'function' && typeof h.readStop === 'function' && typeof h.writeBuffer === 'function';
 }
 
-function onRead(this: RawStreamHandle, buffer?: ArrayBuffer): void {
-  const connection = (this as StreamHandle)[CONNECTION];
-  if (connection === undefined) return;
-  const read = readResult(buffer);
-  if (typeof read !== 'number') connection.received(read);
-  else if (read < 0) connection.ended();
-}
 
 function onWriteComplete(this: RawWriteReq): void {
   this.buffer = null;
-  (this.handle as StreamHandle)[CONNECTION]?.close();
+  (this.handle as StreamHandle)[RAW_CONNECTION]?.close();
 }
 
 export type RawHeadResult = UwsgiRequestHead | Error | null;
@@ -91,8 +84,8 @@ export class RawUwsgiConnection<C = unknown> {
   /** Starts reading the head; false when the handle refused (the connection is then closed). */
   start(): boolean {
     const handle = this.handle;
-    handle[CONNECTION] = this;
-    handle.onread = onRead;
+    handle[RAW_CONNECTION] = this;
+    handle.onread = onRawRead;
     if (handle.readStart() !== 0) {
       this.close();
       return false;
@@ -165,7 +158,7 @@ export class RawUwsgiConnection<C = unknown> {
     this.#stopReading();
     const handle = this.handle;
     // net.Socket installs its own onread (an internal field that only takes functions).
-    handle[CONNECTION] = undefined;
+    handle[RAW_CONNECTION] = undefined;
     const socket = new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts);
     socket.on('error', () => undefined);
     socket.pause();
@@ -193,7 +186,7 @@ export class RawUwsgiConnection<C = unknown> {
       return;
     }
     this.#stopReading();
-    this.handle[CONNECTION] = undefined;
+    this.handle[RAW_CONNECTION] = undefined;
     this.handle.close();
   }
 }

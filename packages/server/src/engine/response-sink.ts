@@ -176,6 +176,11 @@ export function wholeResponse(protocol: string, status: string, headers: HeaderP
   let head = `${protocol} ${status}\r\n`;
   for (let i = 0; i < headers.length; i++) head += `${headers[i][0]}: ${headers[i][1]}\r\n`;
   head += '\r\n';
+  return headAndBody(head, body);
+}
+
+/** A response head (latin1 text) and its body (a string is UTF-8) in one buffer, the head encoded straight into it. */
+export function headAndBody(head: string, body: Buffer | string): { bytes: Buffer; headBytes: number; bodyBytes: number } {
   const headBytes = Buffer.byteLength(head, 'latin1');
   const bodyBytes = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
   const bytes = Buffer.allocUnsafe(headBytes + bodyBytes);
