@@ -103,19 +103,65 @@ describe('master and workers', { skip }, () => {
   });
 });
 
-describe('--worker-node-arg', { skip }, () => {
-  test('each worker runs with the flags given, after tsgi\'s own; the master does not', async () => {
-    const tsgi = await startTsgi(['--master', '--processes', '2', '--gevent', '10', '--http-socket', '127.0.0.1:0', '--module', ENGINE_APP, '--worker-node-arg=--max-semi-space-size=2', '--worker-node-arg', '--heap-growing-percent=50']);
+const argvOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+const LEAN = ['--max-semi-space-size=2', '--heap-growing-percent=50'];
+const logged = (tsgi: RunningTsgi, text: string) => tsgi.lines().some((l) => l.text.includes(text));
+
+describe('--worker-heap', { skip }, () => {
+  test('by default each worker runs with the lean heap flags, and the start log says so; the master does not', async () => {
+    const tsgi = await startTsgi(['--master', '--processes', '2', '--gevent', '10', '--http-socket', '127.0.0.1:0', '--module', ENGINE_APP]);
     try {
-      const argvOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
       const pids = [...workerPids(tsgi).values()];
       assert.equal(pids.length, 2);
       for (const pid of pids) {
         const argv = argvOf(pid);
-        const at = argv.indexOf('--max-semi-space-size=2');
-        assert.ok(at > 0 && argv[at + 1] === '--heap-growing-percent=50', `worker ${pid} runs ${argv.join(' ')}`);
+        const at = argv.indexOf(LEAN[0]);
+        assert.ok(at > 0 && argv[at + 1] === LEAN[1], `worker ${pid} runs ${argv.join(' ')}`);
       }
-      assert.ok(!argvOf(tsgi.process.pid).includes('--max-semi-space-size=2'));
+      assert.ok(!argvOf(tsgi.process.pid).includes(LEAN[0]));
+      assert.ok(logged(tsgi, "worker heap: lean (--max-semi-space-size=2 --heap-growing-percent=50); --worker-heap v8 keeps V8's defaults"), tsgi.process.output());
+      assert.equal((await get(tsgi.url + '/hello')).status, 200);
+    } finally {
+      await tsgi.stop();
+    }
+  });
+
+  test("--worker-heap v8 leaves V8's defaults; a flag NODE_OPTIONS sets is not overridden by the lean one", async () => {
+    const v8 = await startTsgi(['--master', '--gevent', '10', '--http-socket', '127.0.0.1:0', '--module', ENGINE_APP, '--worker-heap', 'v8']);
+    try {
+      const argv = argvOf([...workerPids(v8).values()][0]);
+      assert.ok(!argv.some((a) => LEAN.includes(a)), argv.join(' '));
+      assert.ok(logged(v8, "worker heap: V8's defaults (--worker-heap v8)"), v8.process.output());
+    } finally {
+      await v8.stop();
+    }
+    const tuned = await startTsgi(['--master', '--gevent', '10', '--http-socket', '127.0.0.1:0', '--module', ENGINE_APP],
+      { env: { ...process.env, NODE_OPTIONS: '--max-semi-space-size=8' } });
+    try {
+      const argv = argvOf([...workerPids(tuned).values()][0]);
+      assert.ok(argv.includes(LEAN[1]) && !argv.includes(LEAN[0]), argv.join(' '));
+      assert.ok(logged(tuned, "worker heap: lean (--heap-growing-percent=50; --max-semi-space-size as you set it); --worker-heap v8 keeps V8's defaults"), tuned.process.output());
+      assert.equal((await get(tuned.url + '/hello')).status, 200);
+    } finally {
+      await tuned.stop();
+    }
+  });
+});
+
+describe('--worker-node-arg', { skip }, () => {
+  test('each worker runs with the flags given, after tsgi\'s own and the lean heap flags the user did not set; the master does not', async () => {
+    const tsgi = await startTsgi(['--master', '--processes', '2', '--gevent', '10', '--http-socket', '127.0.0.1:0', '--module', ENGINE_APP, '--worker-node-arg=--max-semi-space-size=4', '--worker-node-arg', '--expose-gc']);
+    try {
+      const pids = [...workerPids(tsgi).values()];
+      assert.equal(pids.length, 2);
+      for (const pid of pids) {
+        const argv = argvOf(pid);
+        const at = argv.indexOf('--heap-growing-percent=50');
+        assert.ok(at > 0 && argv[at + 1] === '--max-semi-space-size=4' && argv[at + 2] === '--expose-gc', `worker ${pid} runs ${argv.join(' ')}`);
+        assert.ok(!argv.includes(LEAN[0]), `worker ${pid} runs ${argv.join(' ')}`);
+      }
+      assert.ok(!argvOf(tsgi.process.pid).includes('--max-semi-space-size=4'));
+      assert.ok(logged(tsgi, 'workers run with node --max-semi-space-size=4 --expose-gc'), tsgi.process.output());
       assert.equal((await get(tsgi.url + '/hello')).status, 200);
     } finally {
       await tsgi.stop();

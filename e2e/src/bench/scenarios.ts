@@ -342,11 +342,8 @@ async function sleepersTarget(ctx: BenchContext, url: string, worker: number, co
   };
 }
 
-/**
- * The V8 flags of the memory-lean setting in @tsgi/server's README: a young generation capped at 2 MB semi-spaces,
- * and a full collection once the old generation grows by half, where V8 would let it grow up to 4x.
- */
-const LEAN_WORKER_ARGS = ['--worker-node-arg=--max-semi-space-size=2', '--worker-node-arg=--heap-growing-percent=50'];
+/** tsgi's workers with V8's own heap settings instead of `--worker-heap lean`, tsgi's default (@tsgi/server README, "Memory"). */
+const V8_HEAP_ARGS = ['--worker-heap', 'v8'];
 
 function tsgiSleepers(connections: number, extra: readonly string[] = []): Side {
   return {
@@ -794,20 +791,20 @@ export const SCENARIOS: Scenario[] = [
     tsgiPlan: 'nginx → tsgi --gevent 10000 --socket, app awaiting sleep(1)',
   },
   {
-    id: 'sleepers-1000-nginx-lean',
-    title: '1,000 sleeping requests behind nginx, tsgi workers with the memory-lean V8 flags (@tsgi/server README, "Memory") vs uWSGI+gevent',
+    id: 'sleepers-1000-nginx-v8',
+    title: '1,000 sleeping requests behind nginx, tsgi workers with V8\'s heap defaults (--worker-heap v8) vs uWSGI+gevent',
     metrics: SLEEPER_METRICS(SLEEPERS),
     baseline: nginxUwsgiSleepers(SLEEPERS),
-    tsgi: nginxTsgiSleepers(SLEEPERS, LEAN_WORKER_ARGS),
-    tsgiPlan: 'nginx → tsgi --gevent 1000 --socket --worker-node-arg=--max-semi-space-size=2 --worker-node-arg=--heap-growing-percent=50',
+    tsgi: nginxTsgiSleepers(SLEEPERS, V8_HEAP_ARGS),
+    tsgiPlan: 'nginx → tsgi --gevent 1000 --socket --worker-heap v8',
   },
   {
-    id: 'sleepers-10000-lean',
-    title: '10,000 sleeping requests over --http-socket, tsgi workers with the memory-lean V8 flags (@tsgi/server README, "Memory") vs uWSGI+gevent',
+    id: 'sleepers-10000-v8',
+    title: '10,000 sleeping requests over --http-socket, tsgi workers with V8\'s heap defaults (--worker-heap v8) vs uWSGI+gevent',
     metrics: SLEEPER_METRICS(10_000),
     baseline: uwsgiSleepersOf(10_000),
-    tsgi: tsgiSleepers(10_000, LEAN_WORKER_ARGS),
-    tsgiPlan: 'tsgi --gevent 10000 --http-socket --worker-node-arg=--max-semi-space-size=2 --worker-node-arg=--heap-growing-percent=50',
+    tsgi: tsgiSleepers(10_000, V8_HEAP_ARGS),
+    tsgiPlan: 'tsgi --gevent 10000 --http-socket --worker-heap v8',
   },
   {
     id: 'edge-vs-nginx',

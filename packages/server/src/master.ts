@@ -15,6 +15,7 @@ import { startPrometheusServer, startStatsServer, type StatsServer } from './sta
 import type { SocketSnapshot, StatsSnapshot, WorkerSnapshot } from './stats/stats-snapshot.js';
 import { WorkerNodeArgError } from './errors.js';
 import { TSGI_VERSION } from './version.js';
+import { describeWorkerHeap, workerHeapFlags } from './worker-heap.js';
 
 export interface MasterIO {
   /** One log line (the master's log: stderr, or --logto). */
@@ -94,6 +95,8 @@ export class Master {
   #done!: (code: number) => void;
   readonly finished: Promise<number>;
   #announcedReady = false;
+  /** Node flags of every worker: tsgi's own (but --inspect), --worker-heap's, --worker-node-arg's. */
+  #workerExecArgv: string[] = [];
   #timers: NodeJS.Timeout[] = [];
   #fifo: MasterFifo | null = null;
   #statsRequests = new Map<number, (stats: WorkerStats) => void>();
@@ -140,6 +143,9 @@ export class Master {
     this.#log(`current working directory: ${this.cwd}`);
     this.#log(`detected binary path: ${process.execPath}`);
     if (!o.master) this.#log('*** WARNING: you are running tsgi without its master process manager ***');
+    const heap = workerHeapFlags(o.workerHeap, { execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS, workerNodeArg: o.workerNodeArg });
+    this.#workerExecArgv = [...process.execArgv.filter((a) => !a.startsWith('--inspect')), ...heap.flags, ...o.workerNodeArg];
+    this.#log(describeWorkerHeap(o.workerHeap, heap));
     if (o.workerNodeArg.length > 0) {
       checkWorkerNodeArgs(o.workerNodeArg);
       this.#log(`workers run with node ${o.workerNodeArg.join(' ')}`);
@@ -201,7 +207,7 @@ export class Master {
       cwd: this.cwd,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, TSGI_WORKER_ID: String(id) },
-      execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), ...this.options.workerNodeArg],
+      execArgv: this.#workerExecArgv,
     });
     let settleReady!: (ok: boolean) => void;
     const whenReady = new Promise<boolean>((resolve) => (settleReady = resolve));

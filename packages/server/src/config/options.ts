@@ -31,6 +31,7 @@ export interface TsgiOptions {
   processes: number;
   /** Node and V8 flags added to each worker's command line (`--worker-node-arg`). */
   workerNodeArg: string[];
+  workerHeap: 'lean' | 'v8';
   masterFifo: string[];
   pidfile: string | null;
   vacuum: boolean;
