@@ -1,3 +1,5 @@
+import type { WorkerHeap } from '../worker-heap.js';
+
 /** The fully resolved options of one tsgi run: every flag of the option table, defaults applied. */
 export interface TsgiOptions {
   // sockets and protocol
@@ -31,7 +33,8 @@ export interface TsgiOptions {
   processes: number;
   /** Node and V8 flags added to each worker's command line (`--worker-node-arg`). */
   workerNodeArg: string[];
-  workerHeap: 'lean' | 'v8';
+  /** `--worker-heap`: the V8 heap flags tsgi adds for its workers. */
+  workerHeap: WorkerHeap;
   masterFifo: string[];
   pidfile: string | null;
   vacuum: boolean;
